@@ -1,0 +1,48 @@
+"""Variables from `--var KEY=VALUE` and `--vars-file`, typed by the prompt's schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from steerwise.core.errors import BadInputError
+
+
+def collect_variables(
+    schema: dict[str, Any], pairs: tuple[str, ...], vars_file: str | None
+) -> dict[str, Any]:
+    """Merge the file's variables with `--var` pairs (pairs win)."""
+    variables = _read_vars_file(vars_file) if vars_file else {}
+    properties = schema.get("properties", {})
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise BadInputError(f"--var {pair!r}: expected KEY=VALUE")
+        variables[key] = _typed(key, raw, properties.get(key, {}))
+    return variables
+
+
+def _read_vars_file(path: str) -> dict[str, Any]:
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        raise BadInputError(f"--vars-file {path}: cannot read: {error}") from None
+    except json.JSONDecodeError as error:
+        raise BadInputError(f"{path}:{error.lineno}: malformed JSON: {error.msg}") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"{path}: expected a JSON object of variables")
+    return data
+
+
+def _typed(key: str, raw: str, schema: dict[str, Any]) -> Any:
+    """Strings stay strings; other declared types are read as JSON (`--var n=3`)."""
+    declared = schema.get("type", "string")
+    if declared == "string" or (isinstance(declared, list) and "string" in declared):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise BadInputError(
+            f"--var {key}={raw!r}: the schema wants {declared}, which must be written as JSON"
+        ) from None

@@ -1,0 +1,124 @@
+"""`steerwise demo`: the product's guided tour, one short offline step per capability."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from steerwise.core.errors import ConflictError
+from steerwise.demo.packdata import pack_path, read_questions
+from steerwise.settings import CONFIG_FILE
+from steerwise.workspace import Workspace
+
+Say = Callable[[str], None]
+DEMO_MARKER = ".steerwise-demo"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One stop of the tour."""
+
+    title: str
+    run: Callable[[Workspace, Path, Say], None]
+
+
+def _push_prompts(ws: Workspace, pack: Path, say: Say) -> None:
+    say("$ steerwise prompt push prompts/")
+    for result in ws.prompts.push([pack / "prompts"]):
+        say(f"  {result.ref}  {result.status}")
+    say("$ steerwise prompt push prompts/   (again: unchanged content makes no version)")
+    for result in ws.prompts.push([pack / "prompts"]):
+        say(f"  {result.ref}  {result.status}")
+
+
+def _new_version_and_diff(ws: Workspace, pack: Path, say: Say) -> None:
+    say("$ steerwise prompt push revisions/support-answer.prompt.yaml")
+    for result in ws.prompts.push([pack / "revisions" / "support-answer.prompt.yaml"]):
+        say(f"  {result.ref}  {result.status}")
+    say("$ steerwise prompt diff support-answer@1 support-answer@2")
+    for line in ws.prompts.diff("support-answer@1", "support-answer@2").splitlines():
+        say(f"  {line}")
+
+
+def _labels_and_rollback(ws: Workspace, pack: Path, say: Say) -> None:
+    for ref in ("support-answer@1", "support-answer@2"):
+        move = ws.prompts.label(ref, "production")
+        say(f"$ steerwise prompt label {ref} production")
+        say(f"  production: {move.from_version or '-'} -> {move.to_version}")
+    say("  ... version 2 misbehaves in production, so:")
+    move = ws.prompts.rollback("support-answer", "production")
+    say("$ steerwise prompt rollback support-answer production")
+    say(f"  production: {move.from_version} -> {move.to_version}")
+    say("$ steerwise prompt history support-answer")
+    for m in ws.prompts.history("support-answer").moves:
+        say(f"  {m.label}: {m.from_version or '-'} -> {m.to_version}  {m.kind:<8} {m.actor}")
+
+
+def _render(ws: Workspace, pack: Path, say: Say) -> None:
+    question = read_questions()[0]["variables"]["question"]
+    say(f'$ steerwise prompt render support-answer@production --var question="{question}"')
+    rendered = ws.prompts.render("support-answer@production", {"question": question})
+    say(f"  rendered {rendered.name}@{rendered.version} with includes {rendered.includes}")
+    for message in rendered.messages:
+        say(f"  --- {message['role']}")
+        for line in message["content"].strip().splitlines():
+            say(f"  {line}")
+    say("$ steerwise prompt render support-answer --var question='{{ \"\".__class__ }}'")
+    safe = ws.prompts.render("support-answer", {"question": "{{ ''.__class__ }}"})
+    say(f"  variables are data, never templates: {safe.messages[-1]['content']!r}")
+
+
+def _audit(ws: Workspace, pack: Path, say: Say) -> None:
+    say("$ steerwise audit log")
+    for event in ws.audit.events(limit=20):
+        say(f"  {event.seq:>3} {event.action:<22} {event.target:<32} {json.dumps(event.after)[:40]}")
+    report = ws.audit.verify()
+    head = ws.audit.head()
+    say("$ steerwise audit verify")
+    say(f"  intact: {report.ok}, {report.count} events, head {report.head_hash[:16]}...")
+    say(f"$ steerwise audit head   -> keep '{head.count} {head.hash[:16]}...' elsewhere")
+
+
+TOUR: tuple[Step, ...] = (
+    Step("Prompts are files in git; pushing makes immutable versions", _push_prompts),
+    Step("A changed prompt becomes version 2; diff any two versions", _new_version_and_diff),
+    Step("Labels move, every move is recorded, rollback is one step", _labels_and_rollback),
+    Step("Rendering is validated and sandboxed", _render),
+    Step("Every change is in a hash-chained audit log", _audit),
+)
+
+
+def prepare_directory(directory: Path, *, fresh: bool) -> None:
+    """Empty a previous demo workspace when asked; never touch a folder the demo did not make."""
+    if not (directory / CONFIG_FILE).exists():
+        return
+    if not fresh:
+        raise ConflictError(
+            f"{directory} already holds a workspace", hint="pass --fresh to start the demo over"
+        )
+    if not (directory / DEMO_MARKER).exists():
+        raise ConflictError(
+            f"{directory} holds a workspace the demo did not create; it was left alone",
+            hint="choose another --dir",
+        )
+    shutil.rmtree(directory)
+
+
+def run_tour(directory: Path, say: Say, *, fresh: bool = False) -> Workspace:
+    """Create a demo workspace in `directory` and walk through every step."""
+    prepare_directory(directory, fresh=fresh)
+    workspace = Workspace.init(directory, actor="user:demo")
+    (directory / DEMO_MARKER).write_text("made by steerwise demo\n", encoding="utf-8")
+    say(f"demo workspace: {workspace.root} (store {workspace.store.display_url})")
+    pack = pack_path()
+    for number, step in enumerate(TOUR, start=1):
+        say("")
+        say(f"== {number}. {step.title}")
+        step.run(workspace, pack, say)
+    return workspace
+
+
+__all__ = ["TOUR", "Step", "run_tour"]

@@ -1,0 +1,162 @@
+"""Reading `*.prompt.yaml` files: YAML with line numbers, validated into PromptSpec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from steerwise.core.errors import BadInputError
+from steerwise.core.prompt import PromptSpec
+from steerwise.prompts.checks import check_spec
+
+PROMPT_SUFFIX = ".prompt.yaml"
+Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class PromptFile:
+    """A validated prompt file."""
+
+    path: str
+    spec: PromptSpec
+
+
+class FileProblem(BadInputError):
+    """A problem in one file, with the line it was found on."""
+
+    def __init__(self, path: str, line: int | None, message: str) -> None:
+        where = f"{path}:{line}" if line else path
+        super().__init__(f"{where}: {message}")
+
+
+def find_prompt_files(paths: Iterable[str | Path]) -> list[Path]:
+    """Expand files and folders (recursively) into `*.prompt.yaml` files, sorted."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(path.rglob(f"*{PROMPT_SUFFIX}")))
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise BadInputError(f"{path}: no such file or folder")
+    if not found:
+        raise BadInputError(
+            "no prompt files found", hint=f"prompt files are named NAME{PROMPT_SUFFIX}"
+        )
+    return found
+
+
+def load_prompt_files(paths: Sequence[Path]) -> list[PromptFile]:
+    """Read and validate every file; raise one error listing every bad file."""
+    loaded: list[PromptFile] = []
+    problems: list[str] = []
+    for path in paths:
+        try:
+            loaded.append(load_prompt_file(path))
+        except BadInputError as error:
+            problems.append(error.message)
+    if problems:
+        raise BadInputError("\n".join(problems), hint="fix the files above; nothing was written")
+    _reject_duplicate_names(loaded)
+    return loaded
+
+
+def load_prompt_file(path: Path) -> PromptFile:
+    """Read, parse and validate one prompt file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise FileProblem(str(path), None, f"cannot read the file: {error}") from error
+    data, lines = parse_yaml(str(path), text)
+    if not isinstance(data, dict):
+        raise FileProblem(str(path), 1, "a prompt file must be a YAML mapping (name: ...)")
+    try:
+        spec = PromptSpec.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        location = tuple(first["loc"])
+        raise FileProblem(
+            str(path), line_of(lines, location), _describe(location, first["msg"], first["type"])
+        ) from None
+    problem = next(check_spec(spec), None)
+    if problem is not None:
+        location, message = problem
+        raise FileProblem(str(path), line_of(lines, location), message)
+    return PromptFile(str(path), spec)
+
+
+def parse_yaml(path: str, text: str) -> tuple[Any, dict[Location, int]]:
+    """Parse YAML safely; return the data and the line (1-based) of each key and item."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(error, "problem", None) or str(error)
+        raise FileProblem(path, line, f"malformed YAML: {problem}") from None
+    finally:
+        loader.dispose()
+    lines: dict[Location, int] = {}
+    if node is not None:
+        _collect_lines(path, node, (), lines)
+    return data, lines
+
+
+def _collect_lines(path: str, node: yaml.Node, at: Location, lines: dict[Location, int]) -> None:
+    lines[at] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            if key in seen:
+                raise FileProblem(path, key_node.start_mark.line + 1, f"duplicate key {key!r}")
+            seen.add(key)
+            _collect_lines(path, value_node, (*at, key), lines)
+            lines[(*at, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _collect_lines(path, item, (*at, index), lines)
+
+
+def line_of(lines: dict[Location, int], location: Location) -> int | None:
+    """The line of the deepest known part of `location`."""
+    for end in range(len(location), -1, -1):
+        line = lines.get(tuple(location[:end]))
+        if line is not None:
+            return line
+    return None
+
+
+def field_name(location: Location) -> str:
+    """`messages[0].role` for ('messages', 0, 'role')."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _describe(location: Location, message: str, kind: str) -> str:
+    if kind == "extra_forbidden":
+        return f"unknown key {field_name(location)!r}"
+    if kind == "missing":
+        return f"missing required key {field_name(location)!r}"
+    return f"{field_name(location)}: {message}"
+
+
+def _reject_duplicate_names(files: list[PromptFile]) -> None:
+    first_seen: dict[str, str] = {}
+    for file in files:
+        other = first_seen.setdefault(file.spec.name, file.path)
+        if other != file.path:
+            raise BadInputError(
+                f"{file.path}: prompt {file.spec.name!r} is also defined in {other}",
+                hint="each prompt name may appear in one file of a push",
+            )

@@ -1,0 +1,76 @@
+"""Workspace settings: `steerwise.toml`, validated, with environment defaults applied."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from steerwise.core.errors import BadInputError
+
+CONFIG_FILE = "steerwise.toml"
+STATE_DIR = ".steerwise"
+DATABASE_FILE = "steerwise.db"
+
+
+class WorkspaceSection(BaseModel):
+    """`[workspace]`: the workspace's name."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = "steerwise"
+
+
+class StoreSection(BaseModel):
+    """`[store]`: where state lives; empty url means SQLite in `.steerwise/`."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = ""
+
+
+class PromptsSection(BaseModel):
+    """`[prompts]`: how long a label's target is cached by a running process."""
+
+    model_config = ConfigDict(extra="forbid")
+    label_cache_ttl_s: float = Field(default=1.0, ge=0, le=3600)
+
+
+class Settings(BaseModel):
+    """Everything `steerwise.toml` may hold."""
+
+    model_config = ConfigDict(extra="forbid")
+    workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
+    store: StoreSection = Field(default_factory=StoreSection)
+    prompts: PromptsSection = Field(default_factory=PromptsSection)
+
+
+def load_settings(path: Path) -> Settings:
+    """Read and validate `steerwise.toml`; name the key that is wrong."""
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise BadInputError(f"{path}: malformed TOML: {error}") from None
+    except OSError as error:
+        raise BadInputError(f"{path}: cannot read: {error}") from None
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as error:
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        problem = "unknown key" if first["type"] == "extra_forbidden" else first["msg"]
+        raise BadInputError(f"{path}: {where}: {problem}") from None
+
+
+def initial_config(name: str) -> str:
+    """The `steerwise.toml` that `steerwise init` writes."""
+    return (
+        "# steerwise workspace settings; see docs/workspace.md\n"
+        "[workspace]\n"
+        f'name = "{name}"\n'
+        "\n"
+        "[store]\n"
+        "# Empty: SQLite in .steerwise/. For PostgreSQL (or set STEERWISE_DATABASE_URL):\n"
+        '# url = "postgresql+psycopg://USER@HOST:5432/DB"\n'
+        'url = ""\n'
+    )

@@ -1,0 +1,118 @@
+"""Versioned schema migrations, recorded in the `schema_migrations` table.
+
+Each migration is a numbered, named list of statements written once for both databases;
+`{serial}` stands for the dialect's auto-incrementing primary key. Migrations only ever
+append: a released migration is never edited, a later one changes what it did.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from steerwise.store.session import Dialect, Session
+
+_SERIAL = {"sqlite": "INTEGER PRIMARY KEY", "postgresql": "BIGSERIAL PRIMARY KEY"}
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema change."""
+
+    version: int
+    name: str
+    statements: tuple[str, ...]
+
+    def render(self, dialect: Dialect) -> list[str]:
+        """The statements with dialect placeholders filled in."""
+        return [statement.format(serial=_SERIAL[dialect]) for statement in self.statements]
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "audit log, prompts, labels",
+        (
+            """CREATE TABLE audit_events (
+                seq BIGINT PRIMARY KEY,
+                ts TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                target TEXT NOT NULL,
+                before_json TEXT NOT NULL,
+                after_json TEXT NOT NULL,
+                prev_hash TEXT NOT NULL,
+                hash TEXT NOT NULL UNIQUE
+            )""",
+            """CREATE TABLE prompts (
+                name TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL
+            )""",
+            """CREATE TABLE prompt_versions (
+                prompt TEXT NOT NULL REFERENCES prompts(name),
+                version INTEGER NOT NULL,
+                hash TEXT NOT NULL,
+                spec_json TEXT NOT NULL,
+                source TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                PRIMARY KEY (prompt, version)
+            )""",
+            """CREATE TABLE labels (
+                kind TEXT NOT NULL,
+                target TEXT NOT NULL,
+                label TEXT NOT NULL,
+                version INTEGER NOT NULL,
+                updated_at TEXT NOT NULL,
+                updated_by TEXT NOT NULL,
+                PRIMARY KEY (kind, target, label)
+            )""",
+            """CREATE TABLE label_moves (
+                id {serial},
+                kind TEXT NOT NULL,
+                target TEXT NOT NULL,
+                label TEXT NOT NULL,
+                from_version INTEGER,
+                to_version INTEGER,
+                move TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                at TEXT NOT NULL
+            )""",
+            "CREATE INDEX label_moves_by_target ON label_moves (kind, target, label, id)",
+        ),
+    ),
+)
+
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(session: Session) -> int:
+    """The highest migration applied, 0 for a database without the migrations table."""
+    if session.dialect == "sqlite":
+        exists_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = :t"
+    else:
+        exists_sql = (
+            "SELECT 1 FROM information_schema.tables"
+            " WHERE table_name = :t AND table_schema = current_schema()"
+        )
+    if session.scalar(exists_sql, {"t": "schema_migrations"}) is None:
+        return 0
+    return int(session.scalar("SELECT COALESCE(MAX(version), 0) FROM schema_migrations") or 0)
+
+
+def apply_pending(session: Session, *, now: str) -> list[Migration]:
+    """Apply every migration newer than the database, inside the caller's transaction."""
+    session.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    applied = current_version(session)
+    pending = [migration for migration in MIGRATIONS if migration.version > applied]
+    for migration in pending:
+        for statement in migration.render(session.dialect):
+            session.execute(statement)
+        session.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (:v, :n, :at)",
+            {"v": migration.version, "n": migration.name, "at": now},
+        )
+    return pending

@@ -1,0 +1,219 @@
+"""The SQL of each table, shared by both store implementations."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from steerwise.core.audit import AuditEvent
+from steerwise.store.session import Row, Session
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class PromptRecords:
+    """Rows of `prompts` and `prompt_versions`."""
+
+    _VERSION_COLUMNS = "prompt, version, hash, spec_json, source, created_at, created_by"
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def latest(self, name: str) -> Row | None:
+        """The newest version row of a prompt, or None."""
+        return self._session.one(
+            f"SELECT {self._VERSION_COLUMNS} FROM prompt_versions"
+            " WHERE prompt = :p ORDER BY version DESC LIMIT 1",
+            {"p": name},
+        )
+
+    def version(self, name: str, version: int) -> Row | None:
+        """One version row, or None."""
+        return self._session.one(
+            f"SELECT {self._VERSION_COLUMNS} FROM prompt_versions"
+            " WHERE prompt = :p AND version = :v",
+            {"p": name, "v": version},
+        )
+
+    def versions(self, name: str) -> list[Row]:
+        """Every version row of a prompt, oldest first."""
+        return self._session.all(
+            f"SELECT {self._VERSION_COLUMNS} FROM prompt_versions"
+            " WHERE prompt = :p ORDER BY version",
+            {"p": name},
+        )
+
+    def insert(
+        self, name: str, version: int, content_hash: str, spec: Any, source: str, at: str, by: str
+    ) -> None:
+        """Store a new version, creating the prompt row with its first version."""
+        if version == 1:
+            self._session.execute(
+                "INSERT INTO prompts (name, created_at, created_by) VALUES (:p, :at, :by)",
+                {"p": name, "at": at, "by": by},
+            )
+        self._session.execute(
+            f"INSERT INTO prompt_versions ({self._VERSION_COLUMNS})"
+            " VALUES (:p, :v, :h, :spec, :src, :at, :by)",
+            {
+                "p": name,
+                "v": version,
+                "h": content_hash,
+                "spec": _dump(spec),
+                "src": source,
+                "at": at,
+                "by": by,
+            },
+        )
+
+    def summaries(self) -> list[Row]:
+        """(name, latest version, its time, its spec) for every prompt, by name."""
+        return self._session.all(
+            "SELECT v.prompt, v.version, v.created_at, v.spec_json FROM prompt_versions v"
+            " JOIN (SELECT prompt, MAX(version) AS version FROM prompt_versions"
+            " GROUP BY prompt) m ON m.prompt = v.prompt AND m.version = v.version"
+            " ORDER BY v.prompt"
+        )
+
+
+class LabelRecords:
+    """Rows of `labels` (current positions) and `label_moves` (their history)."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, kind: str, target: str, label: str) -> int | None:
+        """The version a label points at, or None."""
+        value = self._session.scalar(
+            "SELECT version FROM labels WHERE kind = :k AND target = :t AND label = :l",
+            {"k": kind, "t": target, "l": label},
+        )
+        return int(value) if value is not None else None
+
+    def of_target(self, kind: str, target: str) -> dict[str, int]:
+        """Every label on one target, label -> version."""
+        rows = self._session.all(
+            "SELECT label, version FROM labels WHERE kind = :k AND target = :t ORDER BY label",
+            {"k": kind, "t": target},
+        )
+        return {str(label): int(version) for label, version in rows}
+
+    def of_kind(self, kind: str) -> list[Row]:
+        """(target, label, version) of every label of a kind."""
+        return self._session.all(
+            "SELECT target, label, version FROM labels WHERE kind = :k ORDER BY target, label",
+            {"k": kind},
+        )
+
+    def move(
+        self, kind: str, target: str, label: str, *, to: int, move: str, actor: str, at: str
+    ) -> int | None:
+        """Point a label at a version, record the move, and return where it pointed before."""
+        before = self.get(kind, target, label)
+        self._session.execute(
+            "INSERT INTO labels (kind, target, label, version, updated_at, updated_by)"
+            " VALUES (:k, :t, :l, :v, :at, :by)"
+            " ON CONFLICT (kind, target, label) DO UPDATE"
+            " SET version = excluded.version, updated_at = excluded.updated_at,"
+            " updated_by = excluded.updated_by",
+            {"k": kind, "t": target, "l": label, "v": to, "at": at, "by": actor},
+        )
+        self._session.execute(
+            "INSERT INTO label_moves (kind, target, label, from_version, to_version, move,"
+            " actor, at) VALUES (:k, :t, :l, :f, :v, :m, :by, :at)",
+            {"k": kind, "t": target, "l": label, "f": before, "v": to, "m": move, "by": actor,
+             "at": at},
+        )
+        return before
+
+    def moves(self, kind: str, target: str, label: str | None = None) -> list[Row]:
+        """(label, from, to, move, actor, at) of a target's label moves, oldest first."""
+        sql = (
+            "SELECT label, from_version, to_version, move, actor, at FROM label_moves"
+            " WHERE kind = :k AND target = :t"
+        )
+        params: dict[str, Any] = {"k": kind, "t": target}
+        if label is not None:
+            sql += " AND label = :l"
+            params["l"] = label
+        return self._session.all(sql + " ORDER BY id", params)
+
+
+class AuditRecords:
+    """Rows of `audit_events`."""
+
+    _COLUMNS = "seq, ts, actor, action, target, before_json, after_json, prev_hash, hash"
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def last(self) -> tuple[int, str] | None:
+        """(seq, hash) of the newest event, or None for an empty log."""
+        row = self._session.one("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+        return (int(row[0]), str(row[1])) if row else None
+
+    def count(self) -> int:
+        """How many events are stored."""
+        return int(self._session.scalar("SELECT COUNT(*) FROM audit_events") or 0)
+
+    def insert(self, event: AuditEvent) -> None:
+        """Append one event."""
+        self._session.execute(
+            f"INSERT INTO audit_events ({self._COLUMNS})"
+            " VALUES (:seq, :ts, :actor, :action, :target, :before, :after, :prev, :hash)",
+            {
+                "seq": event.seq,
+                "ts": event.ts,
+                "actor": event.actor,
+                "action": event.action,
+                "target": event.target,
+                "before": _dump(event.before),
+                "after": _dump(event.after),
+                "prev": event.prev_hash,
+                "hash": event.hash,
+            },
+        )
+
+    def page(self, *, after_seq: int, limit: int) -> list[AuditEvent]:
+        """Up to `limit` events with seq greater than `after_seq`, in stored order."""
+        rows = self._session.all(
+            f"SELECT {self._COLUMNS} FROM audit_events WHERE seq > :after"
+            " ORDER BY seq LIMIT :limit",
+            {"after": after_seq, "limit": limit},
+        )
+        return [_event(row) for row in rows]
+
+    def newest(self, limit: int) -> list[AuditEvent]:
+        """The newest `limit` events, oldest first."""
+        rows = self._session.all(
+            f"SELECT {self._COLUMNS} FROM audit_events ORDER BY seq DESC LIMIT :limit",
+            {"limit": limit},
+        )
+        return [_event(row) for row in reversed(rows)]
+
+
+def _event(row: Row) -> AuditEvent:
+    seq, ts, actor, action, target, before, after, prev_hash, event_hash = row
+    return AuditEvent(
+        seq=int(seq),
+        ts=str(ts),
+        actor=str(actor),
+        action=str(action),
+        target=str(target),
+        before=json.loads(before),
+        after=json.loads(after),
+        prev_hash=str(prev_hash),
+        hash=str(event_hash),
+    )
+
+
+class Transaction:
+    """One open transaction and the tables it can reach."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.prompts = PromptRecords(session)
+        self.labels = LabelRecords(session)
+        self.audit = AuditRecords(session)

@@ -1,0 +1,63 @@
+"""A database connection inside one transaction, speaking portable SQL.
+
+SQL in steerwise uses `:name` parameters and only syntax that SQLite and PostgreSQL share
+(`INSERT ... ON CONFLICT`, `RETURNING`, `LIMIT`); the session adapts the parameter style.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from typing import Any, Literal, Protocol
+
+Dialect = Literal["sqlite", "postgresql"]
+Row = tuple[Any, ...]
+Params = Mapping[str, Any]
+
+_NAMED_PARAMETER = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=512)
+def to_pyformat(sql: str) -> str:
+    """Rewrite `:name` parameters as psycopg's `%(name)s`."""
+    return _NAMED_PARAMETER.sub(r"%(\1)s", sql)
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the session uses."""
+
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+    def fetchone(self) -> Sequence[Any] | None: ...
+    def fetchall(self) -> Sequence[Sequence[Any]]: ...
+
+
+class Session:
+    """Runs statements on one open transaction."""
+
+    def __init__(self, cursor: Cursor, dialect: Dialect) -> None:
+        self._cursor = cursor
+        self.dialect: Dialect = dialect
+
+    def _run(self, sql: str, params: Params | None) -> Cursor:
+        statement = to_pyformat(sql) if self.dialect == "postgresql" else sql
+        self._cursor.execute(statement, dict(params) if params else {})
+        return self._cursor
+
+    def execute(self, sql: str, params: Params | None = None) -> None:
+        """Run a statement whose rows, if any, are not needed."""
+        self._run(sql, params)
+
+    def one(self, sql: str, params: Params | None = None) -> Row | None:
+        """Run a query and return its first row, or None."""
+        row = self._run(sql, params).fetchone()
+        return tuple(row) if row is not None else None
+
+    def all(self, sql: str, params: Params | None = None) -> list[Row]:
+        """Run a query and return all its rows."""
+        return [tuple(row) for row in self._run(sql, params).fetchall()]
+
+    def scalar(self, sql: str, params: Params | None = None) -> Any:
+        """Run a query and return the first column of its first row, or None."""
+        row = self.one(sql, params)
+        return row[0] if row is not None else None

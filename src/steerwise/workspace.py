@@ -1,0 +1,130 @@
+"""Workspace: opens a workspace folder and wires its store and capabilities."""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+from pathlib import Path
+from types import TracebackType
+
+from steerwise.audit import AuditLog
+from steerwise.core import environment
+from steerwise.core.audit import AuditEntry
+from steerwise.core.errors import ConflictError, NotFoundError
+from steerwise.prompts import PromptRegistry
+from steerwise.settings import (
+    CONFIG_FILE,
+    DATABASE_FILE,
+    STATE_DIR,
+    Settings,
+    initial_config,
+    load_settings,
+)
+from steerwise.store import Store, open_store
+
+
+def default_actor() -> str:
+    """`STEERWISE_ACTOR`, else `user:<login name>`."""
+    explicit = environment.ACTOR.get()
+    if explicit:
+        return explicit
+    try:
+        return f"user:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "user:unknown"
+
+
+def find_root(start: Path | str | None = None) -> Path:
+    """The workspace folder: `start`, else STEERWISE_WORKSPACE, else cwd or a parent."""
+    explicit = start or environment.WORKSPACE.get()
+    if explicit:
+        root = Path(explicit).expanduser().resolve()
+        if not (root / CONFIG_FILE).is_file():
+            raise NotFoundError(
+                f"{root} is not a steerwise workspace (no {CONFIG_FILE})",
+                hint=f"create one with: steerwise init {root}",
+            )
+        return root
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise NotFoundError(
+        f"no steerwise workspace in {here} or its parents",
+        hint="create one with `steerwise init`, or pass --workspace DIR",
+    )
+
+
+class Workspace:
+    """One workspace: its settings, store and capabilities. Close it when done."""
+
+    def __init__(self, root: Path, settings: Settings, store: Store, *, actor: str) -> None:
+        self.root = root
+        self.settings = settings
+        self.store = store
+        self.actor = actor
+        self.audit = AuditLog(store)
+        self.prompts = PromptRegistry(
+            store, actor=actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
+        )
+
+    @classmethod
+    def open(
+        cls,
+        path: Path | str | None = None,
+        *,
+        database_url: str | None = None,
+        actor: str | None = None,
+    ) -> Workspace:
+        """Open the workspace at `path` (or found from the environment and cwd)."""
+        root = find_root(path)
+        settings = load_settings(root / CONFIG_FILE)
+        url = database_url or environment.DATABASE_URL.get() or settings.store.url
+        store = open_store(url or f"sqlite:///{root / STATE_DIR / DATABASE_FILE}")
+        return cls(root, settings, store, actor=actor or default_actor())
+
+    @classmethod
+    def init(
+        cls,
+        path: Path | str = ".",
+        *,
+        database_url: str | None = None,
+        actor: str | None = None,
+    ) -> Workspace:
+        """Create a workspace folder; nothing is left behind if it fails."""
+        root = Path(path).expanduser().resolve()
+        if (root / CONFIG_FILE).exists():
+            raise ConflictError(f"{root} is already a steerwise workspace")
+        created = [p for p in (root, root / STATE_DIR) if not p.exists()]
+        try:
+            (root / STATE_DIR / "artifacts").mkdir(parents=True, exist_ok=True)
+            (root / STATE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
+            (root / CONFIG_FILE).write_text(initial_config(root.name), encoding="utf-8")
+            workspace = cls.open(root, database_url=database_url, actor=actor)
+        except BaseException:
+            (root / CONFIG_FILE).unlink(missing_ok=True)
+            for folder in reversed(created):
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
+        workspace.record(AuditEntry("workspace.init", f"workspace:{root.name}", None, {}))
+        return workspace
+
+    def record(self, entry: AuditEntry) -> None:
+        """Append an audit event on its own (for changes that have no other state)."""
+        with self.store.write() as tx:
+            AuditLog.record(tx, self.actor, entry)
+
+    def close(self) -> None:
+        """Release the store's connections."""
+        self.store.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
