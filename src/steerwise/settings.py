@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -62,15 +63,16 @@ def load_settings(path: Path) -> Settings:
         raise BadInputError(f"{path}: {where}: {problem}") from None
 
 
-def initial_config(name: str) -> str:
+def initial_config(name: str, database_url: str | None = None) -> str:
     """The `steerwise.toml` that `steerwise init` writes."""
+    url = json.dumps(database_url or "")  # a TOML basic string is a JSON string
     return (
         "# steerwise workspace settings; see docs/workspace.md\n"
         "[workspace]\n"
-        f'name = "{name}"\n'
+        f"name = {json.dumps(name)}\n"
         "\n"
         "[store]\n"
-        "# Empty: SQLite in .steerwise/. For PostgreSQL (or set STEERWISE_DATABASE_URL):\n"
-        '# url = "postgresql+psycopg://USER@HOST:5432/DB"\n'
-        'url = ""\n'
+        "# Empty: SQLite in .steerwise/. PostgreSQL: postgresql+psycopg://USER@HOST:5432/DB\n"
+        "# (STEERWISE_DATABASE_URL overrides this; keep passwords in ~/.pgpass, not here)\n"
+        f"url = {url}\n"
     )

@@ -6,11 +6,12 @@ import getpass
 import shutil
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
 from steerwise.audit import AuditLog
 from steerwise.core import environment
 from steerwise.core.audit import AuditEntry
-from steerwise.core.errors import ConflictError, NotFoundError
+from steerwise.core.errors import BadInputError, ConflictError, NotFoundError
 from steerwise.prompts import PromptRegistry
 from steerwise.settings import (
     CONFIG_FILE,
@@ -95,11 +96,17 @@ class Workspace:
         root = Path(path).expanduser().resolve()
         if (root / CONFIG_FILE).exists():
             raise ConflictError(f"{root} is already a steerwise workspace")
+        if database_url and urlsplit(database_url).password:
+            raise BadInputError(
+                "the database URL holds a password, which steerwise.toml must not store",
+                hint="put the password in ~/.pgpass or PGPASSWORD, or set STEERWISE_DATABASE_URL",
+            )
         created = [p for p in (root, root / STATE_DIR) if not p.exists()]
         try:
             (root / STATE_DIR / "artifacts").mkdir(parents=True, exist_ok=True)
             (root / STATE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
-            (root / CONFIG_FILE).write_text(initial_config(root.name), encoding="utf-8")
+            config = initial_config(root.name, database_url)
+            (root / CONFIG_FILE).write_text(config, encoding="utf-8")
             workspace = cls.open(root, database_url=database_url, actor=actor)
         except BaseException:
             (root / CONFIG_FILE).unlink(missing_ok=True)

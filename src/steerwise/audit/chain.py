@@ -11,7 +11,14 @@ from steerwise.core.audit import GENESIS_HASH, AuditEvent, VerifyReport
 
 
 def canonical_bytes(
-    *, seq: int, ts: str, actor: str, action: str, target: str, before: Any, after: Any,
+    *,
+    seq: int,
+    ts: str,
+    actor: str,
+    action: str,
+    target: str,
+    before: Any,
+    after: Any,
     prev_hash: str,
 ) -> bytes:
     """The bytes an event's hash covers: sorted-key compact JSON of every field but the hash."""

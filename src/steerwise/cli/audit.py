@@ -29,7 +29,15 @@ def log(state: CliState, limit: int, as_json: bool) -> None:
     emit_table(
         ["SEQ", "AT", "ACTOR", "ACTION", "TARGET", "AFTER", "HASH"],
         [
-            (e.seq, e.ts[:19], e.actor, e.action, e.target, json.dumps(e.after)[:40], short_hash(e.hash))
+            (
+                e.seq,
+                e.ts[:19],
+                e.actor,
+                e.action,
+                e.target,
+                json.dumps(e.after)[:40],
+                short_hash(e.hash),
+            )
             for e in events
         ],
     )

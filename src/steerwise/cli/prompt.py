@@ -67,7 +67,9 @@ def show(state: CliState, ref: str, as_json: bool) -> None:
     if as_json:
         emit_json({**vars(version), "spec": version.spec.content(), "labels": labels})
         return
-    click.echo(f"{version.ref}  hash {short_hash(version.hash)}  labels: {', '.join(labels) or '-'}")
+    click.echo(
+        f"{version.ref}  hash {short_hash(version.hash)}  labels: {', '.join(labels) or '-'}"
+    )
     click.echo(f"pushed {version.created_at[:19]} by {version.created_by} from {version.source}")
     click.echo(as_yaml(version.spec.content()).rstrip())
 

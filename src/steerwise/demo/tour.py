@@ -74,7 +74,9 @@ def _render(ws: Workspace, pack: Path, say: Say) -> None:
 def _audit(ws: Workspace, pack: Path, say: Say) -> None:
     say("$ steerwise audit log")
     for event in ws.audit.events(limit=20):
-        say(f"  {event.seq:>3} {event.action:<22} {event.target:<32} {json.dumps(event.after)[:40]}")
+        say(
+            f"  {event.seq:>3} {event.action:<22} {event.target:<32} {json.dumps(event.after)[:40]}"
+        )
     report = ws.audit.verify()
     head = ws.audit.head()
     say("$ steerwise audit verify")

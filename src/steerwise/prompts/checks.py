@@ -62,9 +62,12 @@ def _check_template(
         yield location, f"template syntax error on its line {error.lineno}: {error.message}"
         return
     for line, name in unsafe_names(tree):
-        yield location, (
-            f"template line {line} reaches for {name!r}: the sandbox forbids names starting"
-            " with '_'"
+        yield (
+            location,
+            (
+                f"template line {line} reaches for {name!r}: the sandbox forbids names starting"
+                " with '_'"
+            ),
         )
     yield from _check_variables(spec, tree, location)
     yield from _check_include_calls(spec, tree, location)
@@ -75,9 +78,12 @@ def _check_variables(
 ) -> Iterator[Problem]:
     declared = _declared(spec.variables)
     for name in sorted(meta.find_undeclared_variables(tree) - TEMPLATE_GLOBALS - declared):
-        yield location, (
-            f"the template uses the variable {name!r}, which `variables.properties` does not"
-            " declare"
+        yield (
+            location,
+            (
+                f"the template uses the variable {name!r}, which `variables.properties` does not"
+                " declare"
+            ),
         )
 
 
@@ -89,8 +95,9 @@ def _check_include_calls(
         if name is None:
             yield location, f"template line {line}: include() takes a prompt name in quotes"
         elif name not in listed:
-            yield location, (
-                f"template line {line} includes {name!r}, which `includes` does not list"
+            yield (
+                location,
+                (f"template line {line} includes {name!r}, which `includes` does not list"),
             )
 
 

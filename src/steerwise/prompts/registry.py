@@ -81,7 +81,13 @@ class PromptRegistry:
         version = int(latest[1]) + 1 if latest else 1
         now = utc_now()
         tx.prompts.insert(
-            name, version, new_hash, file.spec.content(), file.path, now, self._actor
+            name,
+            version,
+            content_hash=new_hash,
+            spec=file.spec.content(),
+            source=file.path,
+            at=now,
+            by=self._actor,
         )
         before = {"version": int(latest[1]), "hash": latest[2]} if latest else None
         after = {"version": version, "hash": new_hash, "source": file.path}
@@ -224,7 +230,9 @@ class PromptRegistry:
         return PromptHistory(
             versions=[_version_from(row) for row in rows],
             moves=[
-                LabelMove(name, str(label), _opt_int(old), _opt_int(new), str(kind), str(by), str(at))
+                LabelMove(
+                    name, str(label), _opt_int(old), _opt_int(new), str(kind), str(by), str(at)
+                )
                 for label, old, new, kind, by, at in moves
             ],
         )

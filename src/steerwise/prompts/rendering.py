@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from jinja2 import Template, TemplateError, UndefinedError
-from jinja2.sandbox import SecurityError
+from jinja2.exceptions import SecurityError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from steerwise.core.errors import BadInputError, TemplateSecurityError
+from steerwise.core.errors import BadInputError, SteerwiseError, TemplateSecurityError
 from steerwise.core.prompt import PromptVersion
 from steerwise.prompts.sandbox import INCLUDE_FUNCTION, PromptSandbox
 
@@ -52,14 +52,18 @@ class CompiledPrompt:
                 {"role": role, "content": template.render(context)}
                 for role, template in self.templates
             ]
-        except SecurityError as error:
+        except SteerwiseError:
+            raise
+        except (SecurityError, OverflowError) as error:
             raise TemplateSecurityError(
                 f"{self.version.ref}: the template sandbox refused: {error}"
             ) from None
         except UndefinedError as error:
             raise BadInputError(f"{self.version.ref}: {error.message}") from None
-        except TemplateError as error:
-            raise BadInputError(f"{self.version.ref}: template failed: {error}") from None
+        except (TemplateError, ArithmeticError, ValueError, TypeError, LookupError) as error:
+            raise BadInputError(
+                f"{self.version.ref}: template failed: {type(error).__name__}: {error}"
+            ) from None
 
 
 class PromptRenderer:

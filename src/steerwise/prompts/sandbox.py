@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from jinja2 import StrictUndefined, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
 MAX_REPEAT = 100_000
 MAX_EXPONENT = 64
@@ -34,7 +35,7 @@ class PromptSandbox(ImmutableSandboxedEnvironment):
             auto_reload=False,
         )
         self.globals.clear()
-        self.globals["range"] = range
+        self.globals["range"] = safe_range  # refuses ranges over MAX_RANGE items
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
         if operator_name == "**":

@@ -45,6 +45,16 @@ def hide_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def connection_settings(psycopg: Any, url: str) -> dict[str, Any]:
+    """Connection keywords: timeouts added to (not replacing) any `options` in the URL."""
+    options = psycopg.conninfo.conninfo_to_dict(url).get("options") or ""
+    return {
+        "autocommit": True,  # `connection.transaction()` then opens the real transaction
+        "connect_timeout": CONNECT_TIMEOUT_S,
+        "options": f"{options} -c statement_timeout={STATEMENT_TIMEOUT_MS}".strip(),
+    }
+
+
 class PostgresStore(Store):
     """A store in a PostgreSQL database, through a small connection pool.
 
@@ -57,15 +67,13 @@ class PostgresStore(Store):
     def __init__(self, url: str, *, max_connections: int = 8) -> None:
         self._url = libpq_url(url)
         psycopg, psycopg_pool = _import_psycopg()
+        self._psycopg = psycopg
         self._errors = psycopg.Error
         self._pool = psycopg_pool.ConnectionPool(
             self._url,
             min_size=1,
             max_size=max_connections,
-            kwargs={
-                "connect_timeout": CONNECT_TIMEOUT_S,
-                "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}",
-            },
+            kwargs=connection_settings(psycopg, self._url),
             timeout=CONNECT_TIMEOUT_S,
             open=False,
         )
@@ -81,6 +89,11 @@ class PostgresStore(Store):
             if self._opened:
                 return
             try:
+                # One direct attempt first: a refused connection fails at once, where the
+                # pool would retry until its timeout.
+                self._psycopg.connect(
+                    self._url, **connection_settings(self._psycopg, self._url)
+                ).close()
                 self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
             except Exception as error:
                 self._pool.close()

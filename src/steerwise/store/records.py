@@ -46,7 +46,15 @@ class PromptRecords:
         )
 
     def insert(
-        self, name: str, version: int, content_hash: str, spec: Any, source: str, at: str, by: str
+        self,
+        name: str,
+        version: int,
+        *,
+        content_hash: str,
+        spec: Any,
+        source: str,
+        at: str,
+        by: str,
     ) -> None:
         """Store a new version, creating the prompt row with its first version."""
         if version == 1:
@@ -123,8 +131,16 @@ class LabelRecords:
         self._session.execute(
             "INSERT INTO label_moves (kind, target, label, from_version, to_version, move,"
             " actor, at) VALUES (:k, :t, :l, :f, :v, :m, :by, :at)",
-            {"k": kind, "t": target, "l": label, "f": before, "v": to, "m": move, "by": actor,
-             "at": at},
+            {
+                "k": kind,
+                "t": target,
+                "l": label,
+                "f": before,
+                "v": to,
+                "m": move,
+                "by": actor,
+                "at": at,
+            },
         )
         return before
 
