@@ -1,0 +1,67 @@
+"""The guided tour runs end to end, and the demo pack is consistent."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from steerwise.demo import pack_path, read_questions
+from tests.cli.runner import steerwise
+
+
+def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
+    outcome = steerwise("demo", "--dir", "tour", cwd=tmp_path)
+    assert outcome.code == 0, outcome.err
+    out = outcome.out
+    for expected in (
+        "support-answer@1  new",
+        "support-answer@1  unchanged",
+        "support-answer@2  new",
+        "+    Answer in at most three sentences.",
+        "production: 1 -> 2",
+        "production: 2 -> 1  rollback user:demo",
+        "rendered support-answer@1 with includes {'house-style': 1}",
+        "intact: True, 8 events",
+    ):
+        assert expected in out, expected
+    again = steerwise("demo", "--dir", "tour", cwd=tmp_path)
+    assert again.code == 2
+    assert "pass --fresh" in again.err
+    assert steerwise("demo", "--dir", "tour", "--fresh", cwd=tmp_path).code == 0
+
+
+def test_demo_refuses_to_wipe_a_real_workspace(tmp_path: Path) -> None:
+    assert steerwise("init", "mine", cwd=tmp_path).code == 0
+    outcome = steerwise("demo", "--dir", "mine", "--fresh", cwd=tmp_path)
+    assert outcome.code == 2
+    assert "the demo did not create" in outcome.err
+    assert (tmp_path / "mine" / "steerwise.toml").exists()
+
+
+def _front_matter(path: Path) -> dict[str, object]:
+    match = re.match(r"---\n(.*?)\n---\n", path.read_text(encoding="utf-8"), re.DOTALL)
+    assert match, f"{path.name} has no front matter"
+    data = yaml.safe_load(match.group(1))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_pack_documents_and_questions_agree() -> None:
+    docs = sorted((pack_path() / "docs").glob("*.md"))
+    assert len(docs) >= 6
+    ids = set()
+    for doc in docs:
+        meta = _front_matter(doc)
+        assert set(meta) == {"id", "title", "owner", "updated", "valid_until"}, doc.name
+        assert meta["id"] == doc.stem
+        ids.add(meta["id"])
+    questions = read_questions()
+    assert len(questions) == 24
+    assert len({q["id"] for q in questions}) == 24
+    for question in questions:
+        assert question["variables"]["question"].strip()
+        assert question["reference"].strip()
+        assert set(question["reference_doc_ids"]) <= ids, question["id"]
+    assert {d for q in questions for d in q["reference_doc_ids"]} == ids
