@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.prompt import LABEL_PATTERN, NAME_PATTERN
@@ -27,8 +28,9 @@ class PromptRef:
         return self.version is not None
 
 
+@lru_cache(maxsize=4096)
 def parse_ref(text: str, *, default_label: str = LATEST) -> PromptRef:
-    """Parse `NAME[@VERSION|@LABEL]`; a bare name means `default_label`."""
+    """Parse `NAME[@VERSION|@LABEL]`; a bare name means `default_label` (cached: refs repeat)."""
     name, _, ref = text.strip().partition("@")
     if not NAME_PATTERN.match(name):
         raise BadInputError(

@@ -25,7 +25,7 @@ from steerwise.core.prompt import (
 from steerwise.prompts.diffing import diff_versions
 from steerwise.prompts.files import PromptFile, find_prompt_files, load_prompt_files
 from steerwise.prompts.refs import LATEST, PromptRef, check_label_name, parse_ref
-from steerwise.prompts.rendering import PromptRenderer
+from steerwise.prompts.rendering import CompiledPrompt, PromptRenderer
 from steerwise.store import Store, Transaction
 from steerwise.store.session import Row
 
@@ -247,38 +247,37 @@ class PromptRegistry:
         compiled = self._renderer.compiled(version)
         compiled.check_variables(variables)
         used: dict[str, int] = {}
-        messages = self._render_messages(version, variables, (version.name,), used)
-        spec = version.spec
         return RenderedPrompt(
             name=version.name,
             version=version.version,
             hash=version.hash,
-            messages=messages,
-            model=spec.model.model_dump(mode="json") if spec.model else None,
-            response_format=spec.response_format,
+            messages=self._render_messages(compiled, variables, (version.name,), used),
+            model=compiled.model,
+            response_format=version.spec.response_format,
             includes=used,
         )
 
     def _render_messages(
         self,
-        version: PromptVersion,
+        compiled: CompiledPrompt,
         variables: Mapping[str, Any],
         stack: tuple[str, ...],
         used: dict[str, int],
     ) -> list[dict[str, str]]:
-        refs = {parse_ref(text).name: parse_ref(text) for text in version.spec.includes}
-
         def include(name: str) -> str:
             if name in stack:
                 raise BadInputError(f"includes form a cycle: {' -> '.join((*stack, name))}")
-            if name not in refs:
-                raise BadInputError(f"{version.ref} includes {name!r}, which it does not list")
-            included = self.get(refs[name])
-            used[name] = included.version
+            ref = compiled.include_refs.get(name)
+            if ref is None:
+                raise BadInputError(
+                    f"{compiled.version.ref} includes {name!r}, which it does not list"
+                )
+            included = self._renderer.compiled(self.get(ref))
+            used[name] = included.version.version
             parts = self._render_messages(included, variables, (*stack, name), used)
             return "\n\n".join(part["content"] for part in parts)
 
-        return self._renderer.compiled(version).render(variables, include)
+        return compiled.render(variables, include)
 
 
 def _version_from(row: Row) -> PromptVersion:

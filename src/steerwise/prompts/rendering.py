@@ -7,25 +7,38 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Template, TemplateError, UndefinedError
+from jinja2 import Template, TemplateError, UndefinedError, meta
 from jinja2.exceptions import SecurityError
+from jinja2.sandbox import safe_range
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
 from steerwise.core.errors import BadInputError, SteerwiseError, TemplateSecurityError
 from steerwise.core.prompt import PromptVersion
+from steerwise.prompts.refs import PromptRef, parse_ref
 from steerwise.prompts.sandbox import INCLUDE_FUNCTION, PromptSandbox
 
 IncludeFunction = Callable[[str], str]
 
 
 @dataclass(frozen=True)
+class CompiledMessage:
+    """One message template; `fixed` holds its text when it uses no variables at all."""
+
+    role: str
+    template: Template
+    fixed: str | None
+
+
+@dataclass(frozen=True)
 class CompiledPrompt:
-    """A version's templates compiled once, and its variables validator."""
+    """A version compiled once: templates, variables validator, includes, model settings."""
 
     version: PromptVersion
-    templates: tuple[tuple[str, Template], ...]
+    messages: tuple[CompiledMessage, ...]
     validator: Draft202012Validator
+    include_refs: dict[str, PromptRef]
+    model: dict[str, Any] | None
 
     def check_variables(self, variables: Mapping[str, Any]) -> None:
         """Raise BadInputError naming the first variable that breaks the schema."""
@@ -46,11 +59,11 @@ class CompiledPrompt:
         self, variables: Mapping[str, Any], include: IncludeFunction
     ) -> list[dict[str, str]]:
         """Render every message; translate template failures into steerwise errors."""
-        context = {**variables, INCLUDE_FUNCTION: include}
+        context = {**variables, INCLUDE_FUNCTION: include, "range": safe_range}
         try:
             return [
-                {"role": role, "content": template.render(context)}
-                for role, template in self.templates
+                {"role": message.role, "content": _run(message, context)}
+                for message in self.messages
             ]
         except SteerwiseError:
             raise
@@ -64,6 +77,14 @@ class CompiledPrompt:
             raise BadInputError(
                 f"{self.version.ref}: template failed: {type(error).__name__}: {error}"
             ) from None
+
+
+def _run(message: CompiledMessage, context: dict[str, Any]) -> str:
+    if message.fixed is not None:
+        return message.fixed
+    # A shared context skips merging the (empty) globals: the sandbox still checks every access.
+    template = message.template
+    return "".join(template.root_render_func(template.new_context(context, shared=True)))
 
 
 class PromptRenderer:
@@ -81,15 +102,26 @@ class PromptRenderer:
         if found is not None:
             self._cache.move_to_end(key)
             return found
+        spec = version.spec
         compiled = CompiledPrompt(
             version=version,
-            templates=tuple(
-                (message.role, self.sandbox.from_string(message.content))
-                for message in version.spec.messages
-            ),
-            validator=Draft202012Validator(version.spec.variables),
+            messages=tuple(self._compile(m.role, m.content) for m in spec.messages),
+            validator=Draft202012Validator(spec.variables),
+            include_refs={ref.name: ref for ref in map(parse_ref, spec.includes)},
+            model=spec.model.model_dump(mode="json") if spec.model else None,
         )
         self._cache[key] = compiled
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return compiled
+
+    def _compile(self, role: str, source: str) -> CompiledMessage:
+        template = self.sandbox.from_string(source)
+        uses = meta.find_undeclared_variables(self.sandbox.parse(source))
+        fixed = None
+        if not uses - {"range"}:
+            try:
+                fixed = _run(CompiledMessage(role, template, None), {"range": safe_range})
+            except Exception:  # raised again, translated, when the message is rendered
+                fixed = None
+        return CompiledMessage(role, template, fixed)
