@@ -27,7 +27,12 @@ unit: $(STAMP)
 
 test: lint typecheck unit
 
-bench: $(STAMP)
+# Peers live in their own ignored venvs under bench/; they are never steerwise dependencies.
+bench/.venv-mlflow/bin/python:
+	$(PYTHON) -m venv bench/.venv-mlflow
+	bench/.venv-mlflow/bin/pip install --quiet mlflow==3.17.2
+
+bench: $(STAMP) bench/.venv-mlflow/bin/python
 	$(BIN)/python bench/prompt_registry.py
 
 clean:

@@ -268,6 +268,13 @@ def rows(steerwise: dict[str, float], mlflow: dict[str, Any]) -> list[dict[str, 
     ]
 
 
+def number(value: float) -> str:
+    """Three significant figures or so, without exponents."""
+    if value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+
+
 def table(report: list[dict[str, Any]]) -> str:
     """The rows as a Markdown table."""
     lines = [
@@ -277,8 +284,8 @@ def table(report: list[dict[str, Any]]) -> str:
     for row in report:
         unit = row["unit"]
         lines.append(
-            f"| {row['operation']} | {row['steerwise']:.1f} {unit} "
-            f"| {row['mlflow']:.1f} {unit} | {row['ratio']:.1f}x |"
+            f"| {row['operation']} | {number(row['steerwise'])} {unit} "
+            f"| {number(row['mlflow'])} {unit} | {number(row['ratio'])}x |"
         )
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ from jsonschema.exceptions import SchemaError
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.prompt import PromptSpec
+from steerwise.guardrails.secrets import find_secrets
 from steerwise.prompts.refs import parse_ref
 from steerwise.prompts.sandbox import INCLUDE_FUNCTION, PromptSandbox, included_names, unsafe_names
 
@@ -28,6 +29,7 @@ def check_spec(spec: PromptSpec, sandbox: PromptSandbox | None = None) -> Iterat
     if spec.response_format is not None:
         yield from _check_schema(spec.response_format, "response_format")
     yield from _check_includes(spec)
+    yield from _check_secrets(spec.content(), ())
     environment = sandbox or PromptSandbox()
     for index, message in enumerate(spec.messages):
         yield from _check_template(environment, spec, index, message.content)
@@ -39,6 +41,25 @@ def _check_schema(schema: dict[str, Any], key: str) -> Iterator[Problem]:
     except SchemaError as error:
         path = tuple(str(part) for part in error.path)
         yield (key, *path), f"{key} is not a valid JSON Schema: {error.message}"
+
+
+def _check_secrets(value: Any, location: tuple[str | int, ...]) -> Iterator[Problem]:
+    """Credentials must never reach the store: a prompt holding one is refused."""
+    if isinstance(value, str):
+        for match in find_secrets(value):
+            yield (
+                location,
+                (
+                    f"{field_name(location)} holds what looks like a {match.kind}; keep secrets out"
+                    " of prompts (nothing was stored)"
+                ),
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _check_secrets(item, (*location, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _check_secrets(item, (*location, index))
 
 
 def _check_includes(spec: PromptSpec) -> Iterator[Problem]:
@@ -104,3 +125,11 @@ def _check_include_calls(
 def _declared(schema: dict[str, Any]) -> set[str]:
     properties = schema.get("properties", {})
     return set(properties) if isinstance(properties, dict) else set()
+
+
+def field_name(location: tuple[str | int, ...]) -> str:
+    """`messages[0].role` for ('messages', 0, 'role')."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"

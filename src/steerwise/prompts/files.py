@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.prompt import PromptSpec
-from steerwise.prompts.checks import check_spec
+from steerwise.prompts.checks import check_spec, field_name
 
 PROMPT_SUFFIX = ".prompt.yaml"
 Location = tuple[str | int, ...]
@@ -133,14 +133,6 @@ def line_of(lines: dict[Location, int], location: Location) -> int | None:
         if line is not None:
             return line
     return None
-
-
-def field_name(location: Location) -> str:
-    """`messages[0].role` for ('messages', 0, 'role')."""
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"
 
 
 def _describe(location: Location, message: str, kind: str) -> str:

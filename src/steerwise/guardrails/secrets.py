@@ -1,0 +1,56 @@
+"""Detect credentials in text, so that they never reach the store."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SECRET_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("OpenAI API key", re.compile(r"\bsk-(?:proj-|svcacct-)?[A-Za-z0-9_-]{20,}")),
+    ("Anthropic API key", re.compile(r"\bsk-ant-[A-Za-z0-9_-]{20,}")),
+    ("AWS access key id", re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")),
+    ("GitHub token", re.compile(r"\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36,}\b")),
+    ("GitHub token", re.compile(r"\bgithub_pat_[A-Za-z0-9_]{40,}\b")),
+    ("Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b")),
+    ("Stripe key", re.compile(r"\b(?:sk|rk)_live_[0-9A-Za-z]{20,}")),
+    ("private key", re.compile(r"-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----")),
+    (
+        "JSON web token",
+        re.compile(r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+    ),
+    ("password in a URL", re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")),
+)
+
+
+@dataclass(frozen=True)
+class SecretMatch:
+    """One credential found: its kind and where it is."""
+
+    kind: str
+    start: int
+    end: int
+
+
+def find_secrets(text: str) -> list[SecretMatch]:
+    """Every credential-looking span in `text`, by position."""
+    found = [
+        SecretMatch(kind, match.start(), match.end())
+        for kind, pattern in SECRET_PATTERNS
+        for match in pattern.finditer(text)
+    ]
+    return sorted(found, key=lambda match: (match.start, -match.end))
+
+
+def redact_secrets(text: str) -> str:
+    """`text` with each credential replaced by `[REDACTED:<kind>]`."""
+    pieces: list[str] = []
+    position = 0
+    for match in find_secrets(text):
+        if match.start < position:
+            continue
+        pieces.append(text[position : match.start])
+        pieces.append(f"[REDACTED:{match.kind}]")
+        position = match.end
+    pieces.append(text[position:])
+    return "".join(pieces)
