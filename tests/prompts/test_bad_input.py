@@ -98,7 +98,9 @@ def test_missing_include_writes_nothing(workspace: Workspace, tmp_path: Path) ->
         "name: needs\nincludes: [style@production]\n"
         "messages:\n  - role: system\n    content: '{{ include(\"style\") }}'\n",
     )
-    with pytest.raises(BadInputError, match=r"include 'style@production' of prompt 'needs'"):
+    with pytest.raises(
+        BadInputError, match=r"needs\.prompt\.yaml:2: include 'style@production' of prompt 'needs'"
+    ):
         workspace.prompts.push([folder])
     assert workspace.prompts.summaries() == []
 

@@ -17,7 +17,13 @@ def audit() -> None:
 
 
 @audit.command()
-@click.option("--limit", default=50, show_default=True, help="How many of the newest events.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How many of the newest events.",
+)
 @json_option
 @pass_state
 def log(state: CliState, limit: int, as_json: bool) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,12 @@ class PromptFile:
 
     path: str
     spec: PromptSpec
+    lines: dict[Location, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def where(self, *location: str | int) -> str:
+        """`path:line` of a part of the file (just `path` when the line is unknown)."""
+        line = line_of(self.lines, location)
+        return f"{self.path}:{line}" if line else self.path
 
 
 class FileProblem(BadInputError):
@@ -88,7 +94,7 @@ def load_prompt_file(path: Path) -> PromptFile:
     if problem is not None:
         location, message = problem
         raise FileProblem(str(path), line_of(lines, location), message)
-    return PromptFile(str(path), spec)
+    return PromptFile(str(path), spec, lines)
 
 
 def parse_yaml(path: str, text: str) -> tuple[Any, dict[Location, int]]:

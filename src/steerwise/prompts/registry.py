@@ -95,11 +95,12 @@ class PromptRegistry:
         return PushResult(name, version, "new", file.path)
 
     def _check_includes_exist(self, tx: Transaction, file: PromptFile) -> None:
-        for text in file.spec.includes:
+        for index, text in enumerate(file.spec.includes):
             ref = parse_ref(text)
             if self._target_in(tx, ref) is None:
                 raise BadInputError(
-                    f"{file.path}: include {text!r} of prompt {file.spec.name!r} does not exist",
+                    f"{file.where('includes', index)}: include {text!r} of prompt"
+                    f" {file.spec.name!r} does not exist",
                     hint="push the included prompt first, or in the same push; nothing was written",
                 )
 
