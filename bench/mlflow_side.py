@@ -14,12 +14,12 @@ import gc
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from timing import per_call, process_wall
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "1")
@@ -41,18 +41,6 @@ def template(index: int, revision: int = 0) -> str:
     """The MLflow equivalent of steerwise's bench-<index> prompt file."""
     suffix = f" (rev {revision})" if revision else ""
     return f"You are a helpful assistant for team {index}.{suffix}\n\n{{{{question}}}}"
-
-
-def per_call(action: Callable[[int], object], calls: int, repeats: int) -> float:
-    """Median over repeats of the mean seconds one call of `action(i)` takes."""
-    results = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        for i in range(calls):
-            action(i)
-        results.append((time.perf_counter() - start) / calls)
-    return statistics.median(results)
 
 
 def use_store(path: Path) -> str:
@@ -134,13 +122,7 @@ def push_100(workdir: Path, repeats: int, count: int = 100) -> float:
 def first_render(uri: str, repeats: int) -> float:
     """Median wall seconds of a new process that imports mlflow, loads and formats once."""
     command = [sys.executable, "-c", FIRST_RENDER, uri]
-    subprocess.run(command, check=True, capture_output=True)
-    results = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        results.append(time.perf_counter() - start)
-    return statistics.median(results)
+    return process_wall(command, repeats)
 
 
 def measure(workdir: Path, repeats: int, quick: bool) -> dict[str, Any]:

@@ -22,12 +22,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from steerwise import Workspace
+from timing import per_call, process_wall
 
 BENCH = Path(__file__).resolve().parent
 MLFLOW_PYTHON = BENCH / ".venv-mlflow" / "bin" / "python"
@@ -108,18 +108,6 @@ def seed(ws: Workspace, sources: Path) -> None:
     ws.prompts.label("bench-0@1", "production")
 
 
-def per_call(action: Callable[[int], object], calls: int, repeats: int) -> float:
-    """Median over repeats of the mean seconds one call of `action(i)` takes."""
-    results = []
-    for _ in range(repeats):
-        gc.collect()
-        start = time.perf_counter()
-        for i in range(calls):
-            action(i)
-        results.append((time.perf_counter() - start) / calls)
-    return statistics.median(results)
-
-
 def cached_render(ws: Workspace, calls: int, repeats: int) -> float:
     """Seconds per render by label, after one warm-up render."""
     variables = {"question": QUESTION}
@@ -176,13 +164,7 @@ def push_100(workdir: Path, repeats: int, count: int = 100) -> float:
 def first_render(root: Path, repeats: int) -> float:
     """Median wall seconds of a new process that imports, opens and renders once."""
     command = [sys.executable, "-c", FIRST_RENDER, str(root)]
-    subprocess.run(command, check=True, capture_output=True)
-    results = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, check=True, capture_output=True)
-        results.append(time.perf_counter() - start)
-    return statistics.median(results)
+    return process_wall(command, repeats)
 
 
 def measure_steerwise(workdir: Path, repeats: int, quick: bool) -> dict[str, float]:
