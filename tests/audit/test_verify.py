@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from steerwise import Workspace
+from steerwise import StoreError, Workspace
 from steerwise.audit.chain import event_hash
 from tests.conftest import simple_prompt, write_prompt
 
@@ -25,8 +25,30 @@ def busy(workspace: Workspace, tmp_path: Path) -> Workspace:
 
 
 def _sql(ws: Workspace, statement: str, params: dict[str, object] | None = None) -> None:
+    """Tamper as someone with full rights on the database would: triggers off first."""
     with ws.store.write() as tx:
+        if tx.session.dialect == "sqlite":
+            tx.session.execute("DROP TRIGGER IF EXISTS audit_events_no_update")
+            tx.session.execute("DROP TRIGGER IF EXISTS audit_events_no_delete")
+        else:
+            tx.session.execute("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_change")
         tx.session.execute(statement, params)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_events SET actor = 'user:mallory' WHERE seq = 2",
+        "DELETE FROM audit_events WHERE seq = 6",
+        "UPDATE prompt_versions SET spec_json = '{}' WHERE prompt = 'a'",
+        "DELETE FROM prompt_versions WHERE prompt = 'a'",
+    ],
+)
+def test_database_refuses_changes_to_history(busy: Workspace, statement: str) -> None:
+    with pytest.raises(StoreError, match="is append-only|is immutable"), busy.store.write() as tx:
+        tx.session.execute(statement)
+    assert busy.audit.verify().ok
+    assert busy.prompts.get("a@1").spec.messages[0].content == "You help."
 
 
 def test_intact_log_verifies(busy: Workspace) -> None:

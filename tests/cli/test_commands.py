@@ -73,6 +73,7 @@ def test_tampered_log_exits_1_naming_the_event(ws: Path) -> None:
 
     steerwise("prompt", "push", "prompts", cwd=ws)
     with sqlite3.connect(ws / ".steerwise" / "steerwise.db") as db:
+        db.execute("DROP TRIGGER audit_events_no_update")  # what a forger with file access does
         db.execute("UPDATE audit_events SET actor = 'user:mallory' WHERE seq = 2")
     verified = steerwise("audit", "verify", cwd=ws)
     assert verified.code == 1

@@ -1,13 +1,14 @@
 """Versioned schema migrations, recorded in the `schema_migrations` table.
 
 Each migration is a numbered, named list of statements written once for both databases;
-`{serial}` stands for the dialect's auto-incrementing primary key. Migrations only ever
+`{serial}` stands for the dialect's auto-incrementing primary key; statements that differ
+entirely (triggers) are given per dialect. Migrations only ever
 append: a released migration is never edited, a later one changes what it did.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from steerwise.store.session import Dialect, Session
 
@@ -20,12 +21,17 @@ class Migration:
 
     version: int
     name: str
-    statements: tuple[str, ...]
+    statements: tuple[str, ...] = ()
+    by_dialect: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def render(self, dialect: Dialect) -> list[str]:
-        """The statements with dialect placeholders filled in."""
-        return [statement.format(serial=_SERIAL[dialect]) for statement in self.statements]
+        """The shared statements with placeholders filled in, then the dialect's own."""
+        shared = [statement.format(serial=_SERIAL[dialect]) for statement in self.statements]
+        return shared + list(self.by_dialect.get(dialect, ()))
 
+
+# Tables whose rows may never change once written, and why (database triggers refuse it).
+_PROTECTED = (("audit_events", "append-only"), ("prompt_versions", "immutable"))
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
@@ -80,6 +86,27 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
             "CREATE INDEX label_moves_by_target ON label_moves (kind, target, label, id)",
         ),
+    ),
+    Migration(
+        2,
+        "append-only audit events and immutable prompt versions",
+        by_dialect={
+            "sqlite": tuple(
+                f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
+                f" BEGIN SELECT RAISE(ABORT, '{table} is {reason}'); END"
+                for table, reason in _PROTECTED
+                for verb in ("UPDATE", "DELETE")
+            ),
+            "postgresql": (
+                "CREATE FUNCTION steerwise_refuse_change() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION '% is %', TG_TABLE_NAME, TG_ARGV[0]; END $$",
+                *(
+                    f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}"
+                    f" FOR EACH ROW EXECUTE FUNCTION steerwise_refuse_change('{reason}')"
+                    for table, reason in _PROTECTED
+                ),
+            ),
+        },
     ),
 )
 

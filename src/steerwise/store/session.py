@@ -27,7 +27,7 @@ def to_pyformat(sql: str) -> str:
 class Cursor(Protocol):
     """The part of a DB-API cursor the session uses."""
 
-    def execute(self, sql: str, params: Any = ..., /) -> Any: ...
+    def execute(self, sql: str, params: Any = ..., /) -> Any: ...  # noqa: D102
     def fetchone(self) -> Sequence[Any] | None: ...
     def fetchall(self) -> Sequence[Sequence[Any]]: ...
 
@@ -40,8 +40,11 @@ class Session:
         self.dialect: Dialect = dialect
 
     def _run(self, sql: str, params: Params | None) -> Cursor:
+        if not params:  # no parameters: the statement is sent as written ('%' included)
+            self._cursor.execute(sql)
+            return self._cursor
         statement = to_pyformat(sql) if self.dialect == "postgresql" else sql
-        self._cursor.execute(statement, dict(params) if params else {})
+        self._cursor.execute(statement, dict(params))
         return self._cursor
 
     def execute(self, sql: str, params: Params | None = None) -> None:
