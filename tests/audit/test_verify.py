@@ -45,7 +45,7 @@ def _sql(ws: Workspace, statement: str, params: dict[str, object] | None = None)
     ],
 )
 def test_database_refuses_changes_to_history(busy: Workspace, statement: str) -> None:
-    with pytest.raises(StoreError, match="is append-only|is immutable"), busy.store.write() as tx:
+    with pytest.raises(StoreError, match=r"is append-only|is immutable"), busy.store.write() as tx:
         tx.session.execute(statement)
     assert busy.audit.verify().ok
     assert busy.prompts.get("a@1").spec.messages[0].content == "You help."
