@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from steerwise.core.errors import BadInputError
+from steerwise.core.models import DEFAULT_MODEL, ModelConfig
 
 CONFIG_FILE = "steerwise.toml"
 STATE_DIR = ".steerwise"
@@ -17,10 +18,11 @@ DATABASE_FILE = "steerwise.db"
 
 
 class WorkspaceSection(BaseModel):
-    """`[workspace]`: the workspace's name."""
+    """`[workspace]`: the workspace's name, and the model used when nothing names one."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = "steerwise"
+    default_model: str = DEFAULT_MODEL
 
 
 class StoreSection(BaseModel):
@@ -44,6 +46,7 @@ class Settings(BaseModel):
     workspace: WorkspaceSection = Field(default_factory=WorkspaceSection)
     store: StoreSection = Field(default_factory=StoreSection)
     prompts: PromptsSection = Field(default_factory=PromptsSection)
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
 
 
 def load_settings(path: Path) -> Settings:

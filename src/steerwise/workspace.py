@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import getpass
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 from urllib.parse import urlsplit
 
 from steerwise.audit import AuditLog
 from steerwise.core import environment
 from steerwise.core.audit import AuditEntry
 from steerwise.core.errors import BadInputError, ConflictError, NotFoundError
+from steerwise.core.models import ChatParams
+from steerwise.models import ModelRegistry
+from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.prompts import PromptRegistry
 from steerwise.settings import (
     CONFIG_FILE,
@@ -68,6 +73,21 @@ class Workspace:
         self.prompts = PromptRegistry(
             store, actor=actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
         )
+        self.models = ModelRegistry(
+            settings.models, root=root, default_model=settings.workspace.default_model
+        )
+        self.runner = PromptRunner(self.prompts, self.models)
+
+    def run(
+        self,
+        ref: str,
+        variables: Mapping[str, Any],
+        *,
+        model: str | None = None,
+        params: ChatParams | None = None,
+    ) -> RunResult:
+        """Render a prompt version and call its model (or `model`): the answer and its costs."""
+        return self.runner.run(ref, variables, model=model, params=params)
 
     @classmethod
     def open(

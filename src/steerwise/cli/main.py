@@ -10,6 +10,7 @@ import click
 from steerwise.cli.audit import audit
 from steerwise.cli.context import CliState
 from steerwise.cli.demo import demo
+from steerwise.cli.models import models, run
 from steerwise.cli.prompt import prompt
 from steerwise.cli.workspace import init
 from steerwise.core import environment
@@ -34,7 +35,7 @@ def cli(ctx: click.Context, workspace_dir: str | None) -> None:
     ctx.call_on_close(state.close)
 
 
-for command in (init, prompt, audit, demo):
+for command in (init, prompt, run, models, audit, demo):
     cli.add_command(command)
 
 

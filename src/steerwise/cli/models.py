@@ -1,0 +1,88 @@
+"""`steerwise models ...` and `steerwise run`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from steerwise.cli.context import CliState, json_option, pass_state
+from steerwise.cli.output import emit_json, emit_table, to_plain
+from steerwise.cli.variables import collect_variables
+from steerwise.core.models import StreamDelta
+from steerwise.pipeline import RunResult
+
+
+@click.group()
+def models() -> None:
+    """The models a workspace can call."""
+
+
+@models.command(name="list")
+@json_option
+@pass_state
+def list_models(state: CliState, as_json: bool) -> None:
+    """Configured models (and the default), and whether each is available here."""
+    statuses = state.workspace().models.statuses()
+    if as_json:
+        emit_json(statuses)
+        return
+    emit_table(
+        ["NAME", "PROVIDER", "MODEL", "AVAILABLE", "DETAIL"],
+        [(s.name, s.provider, s.model, "yes" if s.available else "no", s.detail) for s in statuses],
+    )
+
+
+@click.command()
+@click.argument("ref", metavar="NAME[@REF]")
+@click.option("--var", "pairs", multiple=True, metavar="KEY=VALUE", help="A variable (repeat).")
+@click.option("--vars-file", type=click.Path(dir_okay=False), help="Variables as a JSON object.")
+@click.option("--model", metavar="REF", help="Call this model instead of the prompt's.")
+@click.option("--stream", is_flag=True, help="Print the answer as it is generated.")
+@json_option
+@pass_state
+def run(
+    state: CliState,
+    ref: str,
+    *,
+    pairs: tuple[str, ...],
+    vars_file: str | None,
+    model: str | None,
+    stream: bool,
+    as_json: bool,
+) -> None:
+    """Render a prompt version and call its model; print the answer."""
+    workspace = state.workspace()
+    variables = collect_variables(workspace.prompts.get(ref).spec.variables, pairs, vars_file)
+    if not stream:
+        result = workspace.run(ref, variables, model=model)
+        if as_json:
+            emit_json(_summary(result))
+        else:
+            click.echo(result.answer.text)
+        return
+    for event in workspace.runner.stream(ref, variables, model=model):
+        if isinstance(event, StreamDelta):
+            if as_json:
+                click.echo(json.dumps({"delta": event.text}, ensure_ascii=False))
+            else:
+                click.echo(event.text, nl=False)
+        elif as_json:
+            click.echo(json.dumps(_summary(event), ensure_ascii=False))
+        else:
+            click.echo("")
+
+
+def _summary(result: RunResult) -> dict[str, object]:
+    answer = result.answer
+    return {
+        "answer": answer.text,
+        "parsed": answer.parsed,
+        "finish_reason": answer.finish_reason,
+        "model": answer.model,
+        "prompt": f"{result.prompt.name}@{result.prompt.version}",
+        "usage": to_plain(answer.usage) | {"total_tokens": answer.usage.total_tokens},
+        "latency_s": round(answer.latency_s, 4),
+        "cost_usd": answer.cost_usd,
+        "attempts": to_plain(answer.attempts),
+    }

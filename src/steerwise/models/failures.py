@@ -1,0 +1,70 @@
+"""Turning provider failures into ModelCallErrors that say whether a retry may help."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+
+from steerwise.core.models import ModelCallError
+
+RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
+MAX_RETRY_AFTER_S = 120.0
+
+
+def parse_retry_after(value: str | None, *, now: float | None = None) -> float | None:
+    """Seconds to wait from a `Retry-After` header (seconds or an HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        if parsed is None:
+            return None
+        seconds = parsed.timestamp() - (now if now is not None else time.time())
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def status_failure(
+    model: str, status: int, message: str, headers: Mapping[str, str] | None = None
+) -> ModelCallError:
+    """An HTTP status error: 429, 408 and 5xx may succeed later, other 4xx cannot."""
+    retryable = status in RETRYABLE_STATUSES or status >= 500
+    retry_after = parse_retry_after((headers or {}).get("retry-after"))
+    hint = _hint_for(status)
+    return ModelCallError(
+        model,
+        f"HTTP {status}: {message}",
+        retryable=retryable,
+        status=status,
+        retry_after_s=retry_after,
+        hint=hint,
+    )
+
+
+def _hint_for(status: int) -> str | None:
+    if status in (401, 403):
+        return "check the API key (the model's api_key_env) and its permissions"
+    if status == 404:
+        return "check the model name and base_url"
+    if status == 429:
+        return "the provider is rate limiting; retries honour its Retry-After"
+    return None
+
+
+def timeout_failure(model: str, timeout_s: float | None) -> ModelCallError:
+    """The call took longer than its timeout."""
+    limit = f" after {timeout_s:g} s" if timeout_s else ""
+    return ModelCallError(model, f"timed out{limit}", retryable=True)
+
+
+def connection_failure(model: str, detail: str) -> ModelCallError:
+    """The server could not be reached or dropped the connection."""
+    return ModelCallError(
+        model,
+        f"connection failed: {detail}",
+        retryable=True,
+        hint="check base_url and that the server is running",
+    )

@@ -1,0 +1,131 @@
+"""Retries with backoff and jitter, and fallback along a chain of models; every try recorded."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from steerwise.core.models import (
+    Attempt,
+    ChatParams,
+    Completion,
+    Message,
+    ModelCallError,
+    ModelError,
+)
+from steerwise.models.interface import ChatModel, StreamEvent
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long to wait: exponential backoff with jitter, or `Retry-After`."""
+
+    max_retries: int = 2
+    base_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    jitter: float = 0.5
+
+    def delay_s(self, retry_number: int, retry_after_s: float | None) -> float:
+        """Seconds to wait before retry `retry_number` (1-based)."""
+        if retry_after_s is not None:
+            return retry_after_s
+        backoff = min(self.max_delay_s, self.base_delay_s * 2.0 ** (retry_number - 1))
+        return backoff * (1 - self.jitter * random.random())
+
+
+@dataclass(frozen=True)
+class ChainLink:
+    """One model of a fallback chain and its retry policy."""
+
+    model: ChatModel
+    policy: RetryPolicy
+
+
+class AttemptLog:
+    """The attempts of one call, in order."""
+
+    def __init__(self) -> None:
+        self.attempts: list[Attempt] = []
+
+    def add(self, attempt: Attempt) -> None:
+        """Record one attempt."""
+        self.attempts.append(attempt)
+
+
+def complete_with_fallback(
+    chain: Sequence[ChainLink], messages: Sequence[Message], params: ChatParams, log: AttemptLog
+) -> Completion:
+    """Try each model of the chain in turn, retrying retryable failures with backoff."""
+    return _along_chain(chain, log, lambda link: link.model.complete(messages, params))
+
+
+def stream_with_fallback(
+    chain: Sequence[ChainLink], messages: Sequence[Message], params: ChatParams, log: AttemptLog
+) -> Iterator[StreamEvent]:
+    """Stream from the first model that answers; retries happen only before the first delta."""
+    for link in chain:
+        for number in range(1, link.policy.max_retries + 2):
+            started = time.monotonic()
+            events = link.model.stream(messages, params)
+            try:
+                first = next(events)
+            except ModelCallError as error:
+                if not _after_failure(link, number, error, started, log):
+                    break
+                continue
+            log.add(Attempt(link.model.model_id, number, "ok", time.monotonic() - started))
+            yield first
+            yield from events
+            return
+    raise _exhausted(chain, log)
+
+
+def _along_chain(
+    chain: Sequence[ChainLink], log: AttemptLog, call: Callable[[ChainLink], Completion]
+) -> Completion:
+    for link in chain:
+        for number in range(1, link.policy.max_retries + 2):
+            started = time.monotonic()
+            try:
+                completion = call(link)
+            except ModelCallError as error:
+                if not _after_failure(link, number, error, started, log):
+                    break
+                continue
+            log.add(Attempt(link.model.model_id, number, "ok", time.monotonic() - started))
+            return completion
+    raise _exhausted(chain, log)
+
+
+def _after_failure(
+    link: ChainLink,
+    number: int,
+    error: ModelCallError,
+    started: float,
+    log: AttemptLog,
+) -> bool:
+    """Record the failure; wait and return True when this model should be tried again."""
+    elapsed = time.monotonic() - started
+    retry = error.retryable and number <= link.policy.max_retries
+    wait = link.policy.delay_s(number, error.retry_after_s) if retry else 0.0
+    outcome: Literal["retry", "failed"] = "retry" if retry else "failed"
+    log.add(
+        Attempt(link.model.model_id, number, outcome, elapsed, error.message, error.status, wait)
+    )
+    if retry:
+        time.sleep(wait)
+    return retry
+
+
+def _exhausted(chain: Sequence[ChainLink], log: AttemptLog) -> ModelError:
+    failures = [a for a in log.attempts if a.error]
+    last = failures[-1] if failures else None
+    names = " -> ".join(link.model.model_id for link in chain)
+    detail = f": last error: {last.error}" if last else ""
+    return ModelError(
+        f"every model failed ({names}; {len(log.attempts)} attempts){detail}",
+        hint="see the attempts for each error; check the models' servers and keys",
+    )

@@ -1,0 +1,108 @@
+"""The local default: SmolLM2-135M-Instruct on llama.cpp, generating for real."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from steerwise.core.models import ChatParams, ModelConfig, ModelError, ModelInputError
+from steerwise.models import ModelRegistry
+from steerwise.models.llamacpp import LlamaCppChatModel
+
+LOCAL = "local:smollm2-135m"
+QUESTION = [
+    {"role": "system", "content": "You are a helpful assistant."},
+    {"role": "user", "content": "What is the capital of France?"},
+]
+GREEDY = ChatParams(temperature=0, max_tokens=24)
+SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+    "required": ["city", "days"],
+    "additionalProperties": False,
+}
+
+
+@pytest.fixture(scope="module")
+def models(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
+    quick = ModelConfig(provider="local", model="smollm2-135m", max_retries=0)
+    return ModelRegistry({"quick": quick}, root=tmp_path_factory.mktemp("root"))
+
+
+def test_answers_deterministically_at_temperature_zero(models: ModelRegistry) -> None:
+    first = models.chat(LOCAL, QUESTION, GREEDY)
+    second = models.chat(LOCAL, QUESTION, GREEDY)
+    assert first.text.strip()
+    assert first.text == second.text
+    assert first.model == LOCAL
+    assert first.usage.input_tokens > 10
+    assert 0 < first.usage.output_tokens <= 24
+    assert first.latency_s > 0
+    assert first.cost_usd == 0.0
+    assert [(a.model, a.outcome) for a in first.attempts] == [(LOCAL, "ok")]
+
+
+def test_stream_yields_the_same_answer_and_usage(models: ModelRegistry) -> None:
+    whole = models.chat(LOCAL, QUESTION, GREEDY)
+    *deltas, final = list(models.stream(LOCAL, QUESTION, GREEDY))
+    assert len(deltas) > 3
+    assert "".join(d.text for d in deltas) == final.text == whole.text  # type: ignore[union-attr]
+    assert final.usage == whole.usage  # type: ignore[union-attr]
+
+
+def test_length_limit_sets_finish_reason(models: ModelRegistry) -> None:
+    result = models.chat(LOCAL, QUESTION, ChatParams(temperature=0, max_tokens=3))
+    assert (result.finish_reason, result.usage.output_tokens) == ("length", 3)
+
+
+def test_schema_constrains_the_answer(models: ModelRegistry) -> None:
+    messages = [{"role": "user", "content": "Which city is the capital of France? How many days?"}]
+    result = models.chat(
+        LOCAL, messages, ChatParams(temperature=0, max_tokens=60, response_format=SCHEMA)
+    )
+    assert isinstance(result.parsed, dict)
+    assert set(result.parsed) == {"city", "days"}
+    assert isinstance(result.parsed["days"], int)
+
+
+def test_context_longer_than_the_window_is_bad_input(models: ModelRegistry) -> None:
+    too_long = [{"role": "user", "content": "word " * 3000}]
+    with pytest.raises(ModelInputError, match=r"model quick: Requested tokens \(\d+\) exceed"):
+        models.chat("quick", too_long, GREEDY)
+
+
+def test_timeout_stops_generation(models: ModelRegistry) -> None:
+    story = [{"role": "user", "content": "Write a very long story about a bicycle."}]
+    with pytest.raises(ModelError, match=r"timed out after 0\.2 s"):
+        models.chat("quick", story, ChatParams(temperature=0, max_tokens=2000, timeout_s=0.2))
+
+
+def test_model_is_loaded_once_per_process(gguf: Path) -> None:
+    one = LlamaCppChatModel("a", gguf, context_window=None, timeout_s=5)
+    two = LlamaCppChatModel("b", gguf, context_window=None, timeout_s=5)
+    assert one.llama is two.llama
+
+
+def test_bad_gguf_paths_are_named(tmp_path: Path) -> None:
+    not_gguf = tmp_path / "model.gguf"
+    not_gguf.write_text("hello")
+    configs = {
+        "missing": ModelConfig(provider="local", path="nowhere/model.gguf"),
+        "fake": ModelConfig(provider="local", path=str(not_gguf)),
+    }
+    models = ModelRegistry(configs, root=tmp_path)
+    with pytest.raises(
+        ModelInputError, match=r"model missing: GGUF file .*nowhere/model.gguf does not exist"
+    ):
+        models.resolve("missing")
+    with pytest.raises(ModelInputError, match=r"model fake: .*model.gguf is not a GGUF file"):
+        models.resolve("fake")
+
+
+def test_unknown_model_reference_is_bad_input(tmp_path: Path) -> None:
+    models = ModelRegistry({}, root=tmp_path)
+    with pytest.raises(ModelInputError, match="unknown model 'gpt-9'"):
+        models.resolve("gpt-9")
+    with pytest.raises(ModelInputError, match="unknown model 'mystery:x'"):
+        models.resolve("mystery:x")
