@@ -23,6 +23,8 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         "production: 1 -> 2",
         "production: 2 -> 1  rollback user:demo",
         "rendered support-answer@1 with includes {'house-style': 1}",
+        "(local:smollm2-135m: ",
+        'parsed, schema-valid JSON: {"category": ',
         "intact: True, 8 events",
     ):
         assert expected in out, expected

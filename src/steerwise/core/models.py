@@ -130,6 +130,7 @@ class ModelConfig(BaseModel):
     retry_base_delay_s: float = Field(default=0.5, ge=0, le=60)
     max_output_retries: int = Field(default=2, ge=0, le=10)
     context_window: int | None = Field(default=None, gt=0)
+    threads: int | None = Field(default=None, gt=0, le=512)
     structured_output: Literal["json_schema", "json_object", "prompt"] = "json_schema"
     fallback: list[str] = Field(default_factory=list)
     params: dict[str, Any] = Field(default_factory=dict)

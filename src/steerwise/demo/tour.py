@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,6 +72,22 @@ def _render(ws: Workspace, pack: Path, say: Say) -> None:
     say(f"  variables are data, never templates: {safe.messages[-1]['content']!r}")
 
 
+def _run_locally(ws: Workspace, pack: Path, say: Say) -> None:
+    question = read_questions()[2]["variables"]["question"]
+    say(f'$ steerwise run support-answer@production --var question="{question}"')
+    answer = ws.run("support-answer@production", {"question": question}).answer
+    for line in textwrap.wrap(answer.text.strip()[:400], width=96):
+        say(f"  {line}")
+    say(
+        f"  ({answer.model}: {answer.usage.input_tokens} tokens in,"
+        f" {answer.usage.output_tokens} out, {answer.latency_s:.2f} s, ${answer.cost_usd:.4f})"
+    )
+    ticket = "My e-bike battery stopped charging after 13 months. Is it covered?"
+    say(f'$ steerwise run ticket-summary --var ticket="{ticket}" --var channel=email --json')
+    summary = ws.run("ticket-summary", {"ticket": ticket, "channel": "email"}).answer
+    say(f"  parsed, schema-valid JSON: {json.dumps(summary.parsed)}")
+
+
 def _audit(ws: Workspace, pack: Path, say: Say) -> None:
     say("$ steerwise audit log")
     for event in ws.audit.events(limit=20):
@@ -89,6 +106,7 @@ TOUR: tuple[Step, ...] = (
     Step("A changed prompt becomes version 2; diff any two versions", _new_version_and_diff),
     Step("Labels move, every move is recorded, rollback is one step", _labels_and_rollback),
     Step("Rendering is validated and sandboxed", _render),
+    Step("A real local LLM answers, offline (SmolLM2-135M on llama.cpp)", _run_locally),
     Step("Every change is in a hash-chained audit log", _audit),
 )
 

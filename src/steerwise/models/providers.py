@@ -55,7 +55,11 @@ def _local(model_id: str, config: ModelConfig, root: Path) -> ChatModel:
 
     path = resolve_path(root, config.path) if config.path else bundled_gguf()
     return LlamaCppChatModel(
-        model_id, path, context_window=config.context_window, timeout_s=config.timeout_s
+        model_id,
+        path,
+        context_window=config.context_window,
+        timeout_s=config.timeout_s,
+        threads=config.threads,
     )
 
 
