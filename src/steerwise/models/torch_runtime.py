@@ -1,0 +1,17 @@
+"""The environment torch-based models need, set before torch is first imported."""
+
+from __future__ import annotations
+
+import os
+
+
+def prepare_torch_environment() -> None:
+    """Offline model loading, and OpenMP threads that sleep instead of spinning.
+
+    Spinning OpenMP threads make CPU inference several times slower when another process
+    shares the cores; the setting only takes effect before torch is first imported. Values
+    the user set are kept.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder must never turn into a download
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
