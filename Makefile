@@ -34,6 +34,7 @@ bench/.venv-mlflow/bin/python:
 
 bench: $(STAMP) bench/.venv-mlflow/bin/python
 	$(BIN)/python bench/prompt_registry.py
+	$(BIN)/python bench/models.py
 
 clean:
 	rm -rf $(VENV) demo-workspace .mypy_cache .ruff_cache .pytest_cache
