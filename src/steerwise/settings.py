@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -39,6 +39,18 @@ class PromptsSection(BaseModel):
     label_cache_ttl_s: float = Field(default=1.0, ge=0, le=3600)
 
 
+class RetrievalSection(BaseModel):
+    """`[retrieval]`: chunking, the embedder, fusion and what to do with stale chunks."""
+
+    model_config = ConfigDict(extra="forbid")
+    max_tokens: int = Field(default=200, ge=16, le=8192)
+    overlap_tokens: int = Field(default=30, ge=0, le=4096)
+    embedder: str = "default"
+    rrf_k: int = Field(default=60, ge=0)
+    candidates: int = Field(default=100, ge=1, le=10_000)
+    stale: Literal["mark", "downweight", "exclude"] = "mark"
+
+
 class Settings(BaseModel):
     """Everything `steerwise.toml` may hold."""
 
@@ -47,6 +59,7 @@ class Settings(BaseModel):
     store: StoreSection = Field(default_factory=StoreSection)
     prompts: PromptsSection = Field(default_factory=PromptsSection)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
+    retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
 
 
 def load_settings(path: Path) -> Settings:

@@ -14,10 +14,18 @@ from steerwise.audit import AuditLog
 from steerwise.core import environment
 from steerwise.core.audit import AuditEntry
 from steerwise.core.errors import BadInputError, ConflictError, NotFoundError
+from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams
 from steerwise.models import ModelRegistry
 from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.prompts import PromptRegistry
+from steerwise.retrieval import (
+    ChunkerSettings,
+    KnowledgeIndex,
+    SearchOptions,
+    SourceLibrary,
+    search,
+)
 from steerwise.settings import (
     CONFIG_FILE,
     DATABASE_FILE,
@@ -77,6 +85,35 @@ class Workspace:
             settings.models, root=root, default_model=settings.workspace.default_model
         )
         self.runner = PromptRunner(self.prompts, self.models)
+        self.sources = SourceLibrary(store, actor=actor, root=root)
+        retrieval = settings.retrieval
+        self.index = KnowledgeIndex(
+            store,
+            actor=actor,
+            artifacts=root / STATE_DIR / "artifacts",
+            sources=self.sources,
+            models=self.models,
+            chunker=ChunkerSettings(retrieval.max_tokens, retrieval.overlap_tokens),
+            embedder=retrieval.embedder,
+        )
+
+    def search(
+        self, query: str, *, snapshot: str | None = None, options: SearchOptions | None = None
+    ) -> list[SearchHit]:
+        """Search a snapshot (default: the newest) for `query`."""
+        opened = self.index.open(snapshot)
+        embedder = self.models.embedder(opened.meta.get("embedder_ref", "default"))
+        return search(opened, embedder, query, options or self.default_search_options())
+
+    def default_search_options(self, **overrides: Any) -> SearchOptions:
+        """Search options from `[retrieval]`, with `overrides` applied."""
+        retrieval = self.settings.retrieval
+        defaults: dict[str, Any] = {
+            "rrf_k": retrieval.rrf_k,
+            "candidates": retrieval.candidates,
+            "stale": retrieval.stale,
+        }
+        return SearchOptions(**{**defaults, **overrides})
 
     def run(
         self,
@@ -142,7 +179,8 @@ class Workspace:
             AuditLog.record(tx, self.actor, entry)
 
     def close(self) -> None:
-        """Release the store's connections."""
+        """Release the store's connections and open snapshots."""
+        self.index.close()
         self.store.close()
 
     def __enter__(self) -> Workspace:

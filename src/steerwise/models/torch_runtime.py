@@ -15,3 +15,5 @@ def prepare_torch_environment() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a local folder must never turn into a download
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no bars on a user's terminal
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

@@ -108,6 +108,62 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
         },
     ),
+    Migration(
+        3,
+        "knowledge sources, document versions, index snapshots",
+        (
+            """CREATE TABLE sources (
+                name TEXT PRIMARY KEY,
+                uri TEXT NOT NULL,
+                owner TEXT,
+                ttl_days REAL,
+                tags_json TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                updated_at TEXT NOT NULL
+            )""",
+            """CREATE TABLE documents (
+                id TEXT PRIMARY KEY,
+                source TEXT NOT NULL REFERENCES sources(name),
+                uri TEXT NOT NULL,
+                current_version INTEGER,
+                removed_at TEXT
+            )""",
+            """CREATE TABLE document_versions (
+                doc_id TEXT NOT NULL REFERENCES documents(id),
+                version INTEGER NOT NULL,
+                checksum TEXT NOT NULL,
+                format TEXT NOT NULL,
+                metadata_json TEXT NOT NULL,
+                text TEXT NOT NULL,
+                fetched_at TEXT NOT NULL,
+                fetched_by TEXT NOT NULL,
+                PRIMARY KEY (doc_id, version)
+            )""",
+            """CREATE TABLE index_snapshots (
+                id TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                embedder TEXT NOT NULL,
+                chunker TEXT NOT NULL,
+                chunk_count INTEGER NOT NULL,
+                documents_json TEXT NOT NULL,
+                artifact TEXT NOT NULL
+            )""",
+        ),
+        by_dialect={
+            "sqlite": tuple(
+                f"CREATE TRIGGER document_versions_no_{verb.lower()} BEFORE {verb}"
+                " ON document_versions BEGIN SELECT RAISE(ABORT,"
+                " 'document_versions is immutable'); END"
+                for verb in ("UPDATE", "DELETE")
+            ),
+            "postgresql": (
+                "CREATE TRIGGER document_versions_no_change BEFORE UPDATE OR DELETE"
+                " ON document_versions FOR EACH ROW"
+                " EXECUTE FUNCTION steerwise_refuse_change('immutable')",
+            ),
+        },
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from steerwise.core.audit import AuditEvent
+from steerwise.store.knowledge import DocumentRecords, SnapshotRecords, SourceRecords
 from steerwise.store.session import Row, Session
 
 
@@ -233,3 +234,6 @@ class Transaction:
         self.prompts = PromptRecords(session)
         self.labels = LabelRecords(session)
         self.audit = AuditRecords(session)
+        self.sources = SourceRecords(session)
+        self.documents = DocumentRecords(session)
+        self.snapshots = SnapshotRecords(session)

@@ -1,0 +1,258 @@
+"""KnowledgeIndex: build immutable, content-addressed index snapshots and open them."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from steerwise.audit import AuditLog
+from steerwise.core.audit import AuditEntry
+from steerwise.core.clock import utc_now
+from steerwise.core.errors import BadInputError, NotFoundError
+from steerwise.core.knowledge import DocumentVersion, SnapshotInfo, SourceInfo
+from steerwise.models import Embedder, ModelRegistry
+from steerwise.retrieval.chunking import ChunkerSettings, chunk_document
+from steerwise.retrieval.snapshot_file import IndexedChunk, SnapshotFile, write_snapshot
+from steerwise.retrieval.sources import SourceLibrary
+from steerwise.store import Store
+from steerwise.store.session import Row
+
+Progress = Callable[[str, int, int], None]
+EMBED_BATCH = 256
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    """The snapshot a build produced, and whether it was new."""
+
+    snapshot: SnapshotInfo
+    created: bool
+
+
+@dataclass(frozen=True)
+class SnapshotDiff:
+    """Documents added, removed and changed (another version) between two snapshots."""
+
+    old: str
+    new: str
+    added: list[str]
+    removed: list[str]
+    changed: list[str]
+
+
+class KnowledgeIndex:
+    """Index snapshots over the current document versions: BM25 and dense vectors."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        actor: str,
+        artifacts: Path,
+        sources: SourceLibrary,
+        models: ModelRegistry,
+        chunker: ChunkerSettings,
+        embedder: str,
+    ) -> None:
+        self._store = store
+        self._actor = actor
+        self._folder = artifacts / "snapshots"
+        self._sources = sources
+        self._models = models
+        self._chunker = chunker
+        self._embedder = embedder
+        self._open: dict[str, SnapshotFile] = {}
+
+    def build(
+        self, *, embedder: str | None = None, progress: Progress | None = None
+    ) -> BuildResult:
+        """Chunk and embed every current document into a snapshot (reused if it exists)."""
+        embedder_ref = embedder or self._embedder
+        encoder = self._models.embedder(embedder_ref)
+        documents = self._sources.documents()
+        if not documents:
+            raise BadInputError(
+                "there are no documents to index", hint="add some: steerwise sources add PATH"
+            )
+        sources = {source.name: source for source in self._sources.sources()}
+        chunks = [c for d in documents for c in self._chunks_of(d, sources[d.source])]
+        snapshot_id = _snapshot_id(chunks, documents, self._chunker.fingerprint(), encoder.model_id)
+        existing = self._find(snapshot_id)
+        if existing:
+            return BuildResult(existing, created=False)
+        vectors = self._embed(encoder, chunks, progress)
+        artifact = f"snapshots/{snapshot_id}.sqlite"
+        write_snapshot(
+            self._folder / f"{snapshot_id}.sqlite",
+            chunks,
+            vectors,
+            {
+                "id": snapshot_id,
+                "embedder": encoder.model_id,
+                "embedder_ref": embedder_ref,
+                "dimension": str(encoder.dimension),
+                "chunker": self._chunker.fingerprint(),
+            },
+        )
+        info = SnapshotInfo(
+            snapshot_id,
+            utc_now(),
+            self._actor,
+            encoder.model_id,
+            self._chunker.fingerprint(),
+            len(chunks),
+            {d.doc_id: d.version for d in documents},
+            artifact,
+        )
+        self._record(info)
+        return BuildResult(info, created=True)
+
+    def _chunks_of(self, document: DocumentVersion, source: SourceInfo) -> list[IndexedChunk]:
+        metadata = document.metadata
+        return [
+            IndexedChunk(
+                chunk.id,
+                document.doc_id,
+                document.version,
+                document.source,
+                document.title,
+                list(chunk.heading_path),
+                chunk.ordinal,
+                chunk.start,
+                chunk.end,
+                chunk.text,
+                metadata.get("owner") or source.owner,
+                source.tags,
+                metadata.get("valid_until"),
+                metadata.get("updated"),
+                document.fetched_at,
+                source.ttl_days,
+            )
+            for chunk in chunk_document(document.doc_id, document.text, self._chunker)
+        ]
+
+    @staticmethod
+    def _embed(
+        encoder: Embedder, chunks: list[IndexedChunk], progress: Progress | None
+    ) -> npt.NDArray[np.float32]:
+        parts = []
+        for start in range(0, len(chunks), EMBED_BATCH):
+            batch = chunks[start : start + EMBED_BATCH]
+            parts.append(encoder.embed([chunk.searchable_text() for chunk in batch]))
+            if progress:
+                progress("embedding", min(start + EMBED_BATCH, len(chunks)), len(chunks))
+        return np.concatenate(parts) if parts else np.zeros((0, encoder.dimension), np.float32)
+
+    def _record(self, info: SnapshotInfo) -> None:
+        with self._store.write() as tx:
+            tx.snapshots.insert(
+                {
+                    "id": info.id,
+                    "created_at": info.created_at,
+                    "created_by": info.created_by,
+                    "embedder": info.embedder,
+                    "chunker": info.chunker,
+                    "chunk_count": info.chunk_count,
+                    "documents_json": json.dumps(info.documents, sort_keys=True),
+                    "artifact": info.artifact,
+                }
+            )
+            AuditLog.record(
+                tx,
+                self._actor,
+                AuditEntry(
+                    "index.build",
+                    f"snapshot:{info.id}",
+                    None,
+                    {
+                        "chunks": info.chunk_count,
+                        "documents": len(info.documents),
+                        "embedder": info.embedder,
+                        "chunker": info.chunker,
+                    },
+                ),
+            )
+
+    def _find(self, snapshot_id: str) -> SnapshotInfo | None:
+        with self._store.read() as tx:
+            rows = tx.snapshots.matching(snapshot_id)
+        return _info(rows[0]) if rows else None
+
+    def snapshots(self) -> list[SnapshotInfo]:
+        """Every snapshot, oldest first."""
+        with self._store.read() as tx:
+            return [_info(row) for row in tx.snapshots.all()]
+
+    def get(self, ref: str | None = None) -> SnapshotInfo:
+        """A snapshot by id or unique id prefix; None or `latest` means the newest."""
+        if ref in (None, "", "latest"):
+            found = self.snapshots()
+            if not found:
+                raise NotFoundError(
+                    "no index snapshot yet", hint="build one: steerwise index build"
+                )
+            return found[-1]
+        with self._store.read() as tx:
+            rows = tx.snapshots.matching(str(ref))
+        if len(rows) != 1:
+            problem = "does not exist" if not rows else "matches several snapshots"
+            raise NotFoundError(f"snapshot {ref!r} {problem}", hint="see: steerwise index list")
+        return _info(rows[0])
+
+    def open(self, ref: str | None = None) -> SnapshotFile:
+        """The snapshot's artifact, opened read-only once and kept."""
+        info = self.get(ref)
+        opened = self._open.get(info.id)
+        if opened is None:
+            opened = SnapshotFile(self._folder.parent / info.artifact)
+            self._open[info.id] = opened
+        return opened
+
+    def diff(self, old_ref: str, new_ref: str) -> SnapshotDiff:
+        """Which documents two snapshots disagree on."""
+        old, new = self.get(old_ref), self.get(new_ref)
+        before, after = old.documents, new.documents
+        return SnapshotDiff(
+            old.id,
+            new.id,
+            added=sorted(set(after) - set(before)),
+            removed=sorted(set(before) - set(after)),
+            changed=sorted(d for d in set(before) & set(after) if before[d] != after[d]),
+        )
+
+    def close(self) -> None:
+        """Close the open artifacts."""
+        for opened in self._open.values():
+            opened.close()
+        self._open.clear()
+
+
+def _snapshot_id(
+    chunks: list[IndexedChunk], documents: list[DocumentVersion], chunker: str, embedder: str
+) -> str:
+    """A hash of the snapshot's inputs: document versions, chunk ids, chunker, embedder."""
+    digest = hashlib.sha256()
+    for part in (chunker, embedder, *(d.ref for d in documents), *(c.id for c in chunks)):
+        digest.update(part.encode())
+        digest.update(b"\x00")
+    return digest.hexdigest()[:32]
+
+
+def _info(row: Row) -> SnapshotInfo:
+    sid, created_at, created_by, embedder, chunker, count, documents, artifact = row
+    return SnapshotInfo(
+        str(sid),
+        str(created_at),
+        str(created_by),
+        str(embedder),
+        str(chunker),
+        int(count),
+        json.loads(documents),
+        str(artifact),
+    )

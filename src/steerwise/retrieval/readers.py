@@ -1,0 +1,388 @@
+"""Read knowledge files (Markdown, text, HTML, PDF, DOCX) into text and metadata.
+
+Every reader gives the same shape: the body as text, structure kept as Markdown headings
+("# Title", "## Section") and paragraphs separated by a blank line, plus the few metadata
+keys ingestion knows. A file that cannot be ingested raises `SkipFile` with a short reason.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import io
+import re
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import docx
+import yaml
+from bs4 import BeautifulSoup, Tag
+from bs4.element import NavigableString
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+from pypdf import PasswordType, PdfReader
+
+from steerwise.core.errors import BadInputError
+
+Format = Literal["markdown", "text", "html", "pdf", "docx"]
+
+SUPPORTED_SUFFIXES: dict[str, Format] = {
+    ".md": "markdown",
+    ".markdown": "markdown",
+    ".txt": "text",
+    ".text": "text",
+    ".html": "html",
+    ".htm": "html",
+    ".pdf": "pdf",
+    ".docx": "docx",
+}
+
+MAX_BYTES_DEFAULT = 20 * 1024 * 1024
+
+METADATA_KEYS = ("id", "title", "owner", "updated", "valid_until")
+
+Reader = Callable[[Path, bytes], tuple[str, dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class ReadDocument:
+    """One file read into text with Markdown headings, its metadata and checksum."""
+
+    path: Path
+    format: Format
+    text: str
+    metadata: dict[str, str]
+    checksum: str
+
+
+class SkipFile(BadInputError):
+    """Why a file was not ingested; `reason` is one short phrase."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[SkipFile]]:
+    """Expand files and folders (recursively, sorted) into the files to read.
+
+    Inside folders, hidden entries and files of an unsupported type are ignored silently and
+    symlinked folders are not followed; paths given explicitly are reported when they cannot
+    be read.
+    """
+    files: list[Path] = []
+    skipped: list[SkipFile] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            _walk(path, files, skipped)
+        elif not path.exists():
+            skipped.append(SkipFile(path, "does not exist"))
+        elif path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            skipped.append(SkipFile(path, _unsupported(path)))
+        else:
+            files.append(path)
+    return list(dict.fromkeys(files)), skipped
+
+
+def read_document(path: Path, *, max_bytes: int = MAX_BYTES_DEFAULT) -> ReadDocument:
+    """Read one file, or raise SkipFile with the reason."""
+    format_ = SUPPORTED_SUFFIXES.get(path.suffix.lower())
+    if format_ is None:
+        raise SkipFile(path, _unsupported(path))
+    data = _read_bytes(path, max_bytes)
+    text, metadata = _READERS[format_](path, data)
+    if not text.strip():
+        raise SkipFile(path, "no text")
+    if "title" not in metadata and (heading := _first_heading(text)):
+        metadata["title"] = heading
+    checksum = "sha256:" + hashlib.sha256(data).hexdigest()
+    return ReadDocument(path, format_, text, metadata, checksum)
+
+
+def _walk(folder: Path, files: list[Path], skipped: list[SkipFile]) -> None:
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as error:
+        skipped.append(SkipFile(folder, f"cannot read: {_os_detail(error)}"))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        if entry.is_dir():
+            if not entry.is_symlink():
+                _walk(entry, files, skipped)
+        elif entry.is_file() and entry.suffix.lower() in SUPPORTED_SUFFIXES:
+            files.append(entry)
+
+
+def _unsupported(path: Path) -> str:
+    return f"unsupported file type {path.suffix or '(no suffix)'}"
+
+
+def _os_detail(error: OSError) -> str:
+    return error.strerror or str(error)
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    """The file's bytes, checking its size before reading it."""
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            raise SkipFile(path, "cannot read: not a regular file")
+        _check_size(path, info.st_size, max_bytes)
+        with path.open("rb") as file:
+            data = file.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise SkipFile(path, "does not exist") from None
+    except OSError as error:
+        raise SkipFile(path, f"cannot read: {_os_detail(error)}") from error
+    _check_size(path, len(data), max_bytes)  # the file may have changed since stat
+    return data
+
+
+def _check_size(path: Path, size: int, max_bytes: int) -> None:
+    if size == 0:
+        raise SkipFile(path, "empty file")
+    if size > max_bytes:
+        raise SkipFile(path, f"file too large ({size} bytes, limit {max_bytes})")
+
+
+def _decode(path: Path, data: bytes) -> str:
+    """Strict UTF-8 (a leading BOM is dropped) with line endings normalised to \\n."""
+    if b"\x00" in data:
+        raise SkipFile(path, "binary content")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SkipFile(path, "not UTF-8 text") from None
+    return _normalise_newlines(text)
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _collapse(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _detail(error: Exception) -> str:
+    """A short, one-line description of a parser's error."""
+    lines = str(error).strip().splitlines()
+    detail = lines[0] if lines else type(error).__name__
+    return detail[:120]
+
+
+_HEADING = re.compile(r"#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*")
+
+
+def _first_heading(text: str) -> str | None:
+    """The text of the first Markdown heading outside fenced code, if any."""
+    in_fence = False
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        elif not in_fence and (match := _HEADING.fullmatch(line)):
+            return match.group(1).strip()
+    return None
+
+
+# --- Markdown and text
+
+
+_FRONT_MATTER = re.compile(r"---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.S | re.M)
+
+
+def _read_text(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
+    return _decode(path, data).strip("\n"), {}
+
+
+def _read_markdown(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
+    text = _decode(path, data)
+    if text.split("\n", 1)[0].rstrip() != "---":
+        return text.strip("\n"), {}
+    match = _FRONT_MATTER.match(text)
+    if match is None:
+        raise SkipFile(path, "malformed front matter: no closing '---' line")
+    return text[match.end() :].strip("\n"), _front_matter(path, match.group(1))
+
+
+def _front_matter(path: Path, source: str) -> dict[str, str]:
+    try:
+        loaded: Any = yaml.safe_load(source)
+    except yaml.YAMLError as error:
+        problem = getattr(error, "problem", None) or _detail(error)
+        raise SkipFile(path, f"malformed front matter: {problem}") from error
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise SkipFile(path, "malformed front matter: not a mapping")
+    values = {key: _metadata_value(loaded.get(key)) for key in METADATA_KEYS}
+    return {key: value for key, value in values.items() if value}
+
+
+def _metadata_value(value: object) -> str | None:
+    """A front matter value as text; dates as ISO strings, lists and mappings ignored."""
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return str(value).strip() or None
+    return None
+
+
+# --- HTML
+
+
+_HTML_DROPPED = ("script", "style", "nav", "footer", "head", "title", "noscript", "template")
+_HTML_HEADINGS = {f"h{level}": level for level in range(1, 7)}
+_HTML_PARAGRAPHS = {"p": "", "li": "- ", "td": "", "th": ""}
+_HTML_INLINE = frozenset(
+    {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "del", "dfn", "em", "font"}
+    | {"i", "img", "ins", "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strike"}
+    | {"strong", "sub", "sup", "time", "tt", "u", "var", "wbr"}
+)
+
+
+def _read_html(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
+    soup = BeautifulSoup(_decode(path, data), "html.parser")
+    metadata = _html_metadata(soup)
+    for tag in soup.find_all([*_HTML_DROPPED]):
+        tag.decompose()
+    for br in soup.find_all("br"):
+        br.replace_with(" ")
+    return "\n\n".join(_html_blocks(soup)), metadata
+
+
+def _html_metadata(soup: BeautifulSoup) -> dict[str, str]:
+    metadata: dict[str, str] = {}
+    for meta in soup.find_all("meta"):
+        name, content = meta.get("name"), meta.get("content")
+        if not (isinstance(name, str) and isinstance(content, str)):
+            continue
+        if name.lower() in METADATA_KEYS and (value := _collapse(content)):
+            metadata[name.lower()] = value
+    if soup.title is not None and (title := _collapse(soup.title.get_text())):
+        metadata["title"] = title
+    return metadata
+
+
+def _html_blocks(node: Tag) -> Iterator[str]:
+    """Headings and paragraphs in document order; loose inline text becomes a paragraph."""
+    inline: list[str] = []
+    for child in node.children:
+        if isinstance(child, Tag) and child.name not in _HTML_INLINE:
+            yield from _flush(inline)
+            yield from _html_block(child)
+        elif isinstance(child, Tag):
+            inline.append(child.get_text())
+        elif type(child) is NavigableString:  # comments, doctypes and CDATA are not text
+            inline.append(str(child))
+    yield from _flush(inline)
+
+
+def _html_block(tag: Tag) -> Iterator[str]:
+    if tag.name in _HTML_HEADINGS or tag.name in _HTML_PARAGRAPHS:
+        text = _collapse(tag.get_text())
+        if text and tag.name in _HTML_HEADINGS:
+            yield "#" * _HTML_HEADINGS[tag.name] + " " + text
+        elif text:
+            yield _HTML_PARAGRAPHS[tag.name] + text
+    else:
+        yield from _html_blocks(tag)
+
+
+def _flush(inline: list[str]) -> Iterator[str]:
+    text = _collapse("".join(inline))
+    inline.clear()
+    if text:
+        yield text
+
+
+# --- PDF
+
+
+def _read_pdf(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        locked = reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED
+        pages = [] if locked else [_pdf_page_text(page) for page in reader.pages]
+        title = None if locked else _pdf_title(reader)
+    except Exception as error:  # pypdf raises many exception types on damaged files
+        raise SkipFile(path, f"corrupt PDF: {_detail(error)}") from error
+    if locked:
+        raise SkipFile(path, "encrypted PDF")
+    if not any(pages):
+        raise SkipFile(path, "PDF has no text layer")
+    text = "\n\n".join(page for page in pages if page)
+    return text, ({"title": title} if title else {})
+
+
+def _pdf_page_text(page: Any) -> str:
+    text: str = page.extract_text() or ""
+    return _normalise_newlines(text).strip()
+
+
+def _pdf_title(reader: PdfReader) -> str | None:
+    metadata = reader.metadata
+    title = metadata.title if metadata is not None else None
+    return _collapse(str(title)) if title else None
+
+
+# --- DOCX
+
+_DOCX_HEADING = re.compile(r"heading\s*(\d+)", re.IGNORECASE)
+
+
+def _read_docx(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
+    try:
+        document: Any = docx.Document(io.BytesIO(data))
+    except Exception as error:  # python-docx raises zip, XML and key errors on damaged files
+        raise SkipFile(path, f"corrupt DOCX: {_detail(error)}") from error
+    blocks: list[str] = []
+    for item in document.iter_inner_content():
+        if isinstance(item, Table):
+            blocks.extend(_docx_rows(item))
+        elif isinstance(item, Paragraph) and (text := _docx_paragraph(item)):
+            blocks.append(text)
+    title = _collapse(document.core_properties.title or "")
+    return _normalise_newlines("\n\n".join(blocks)), ({"title": title} if title else {})
+
+
+def _docx_paragraph(paragraph: Paragraph) -> str:
+    text = paragraph.text.strip()
+    style = (paragraph.style.name if paragraph.style is not None else None) or ""
+    if not text:
+        return ""
+    if level := _docx_heading_level(style):
+        return "#" * level + " " + _collapse(text)
+    return "- " + text if style.startswith("List") else text
+
+
+def _docx_heading_level(style: str) -> int:
+    if style == "Title":
+        return 1
+    match = _DOCX_HEADING.fullmatch(style)
+    return min(int(match.group(1)), 6) if match else 0
+
+
+def _docx_rows(table: Table) -> Iterator[str]:
+    for row in table.rows:
+        cells = [_collapse(cell.text) for cell in row.cells]
+        if any(cells):
+            yield " | ".join(cells)
+
+
+_READERS: dict[Format, Reader] = {
+    "markdown": _read_markdown,
+    "text": _read_text,
+    "html": _read_html,
+    "pdf": _read_pdf,
+    "docx": _read_docx,
+}
