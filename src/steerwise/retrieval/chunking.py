@@ -100,7 +100,18 @@ def chunk_document(
             occurrence = seen.get((section.path, chunk_text), 0)
             seen[(section.path, chunk_text)] = occurrence + 1
             chunk_id = _chunk_id(doc_id, section.path, chunk_text, occurrence)
-            chunks.append(Chunk(chunk_id, doc_id, len(chunks), chunk_text, section.path, *span))
+            chunks.append(
+                Chunk(
+                    id=chunk_id,
+                    doc_id=doc_id,
+                    ordinal=len(chunks),
+                    text=chunk_text,
+                    heading_path=section.path,
+                    start=span.start,
+                    end=span.end,
+                    tokens=span.tokens,
+                )
+            )
     return chunks
 
 
