@@ -25,7 +25,9 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         "rendered support-answer@1 with includes {'house-style': 1}",
         "(local:smollm2-135m: ",
         'parsed, schema-valid JSON: {"category": ',
-        "intact: True, 8 events",
+        "price-match-policy@1: expired: valid until 2026-06-30",
+        "1. returns-policy@1  Returns and Refunds Policy > Refunds",
+        "intact: True, 10 events",
     ):
         assert expected in out, expected
     again = steerwise("demo", "--dir", "tour", cwd=tmp_path)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from steerwise.core.errors import ConflictError
 from steerwise.demo.packdata import pack_path, read_questions
+from steerwise.retrieval import cited_documents, find_citations, number_context
 from steerwise.settings import CONFIG_FILE
 from steerwise.workspace import Workspace
 
@@ -88,6 +89,35 @@ def _run_locally(ws: Workspace, pack: Path, say: Say) -> None:
     say(f"  parsed, schema-valid JSON: {json.dumps(summary.parsed)}")
 
 
+def _knowledge(ws: Workspace, pack: Path, say: Say) -> None:
+    say("$ steerwise sources add docs/ --owner policy-team --ttl 365d --tag policies")
+    (report,) = ws.sources.add(
+        [pack / "docs"], owner="policy-team", ttl_days=365, tags=["policies"]
+    )
+    say(f"  {len(report.new)} new documents, {len(report.skipped)} skipped")
+    say("$ steerwise sources stale")
+    for stale in ws.sources.stale():
+        say(f"  {stale.document.ref}: {'; '.join(stale.freshness.reasons)}")
+    built = ws.index.build().snapshot
+    say("$ steerwise index build")
+    counts = f"{len(built.documents)} documents, {built.chunk_count} chunks"
+    say(f"  {built.id}  ({counts}, {built.embedder})")
+    question = "How long until my refund arrives after I return something?"
+    say(f'$ steerwise search "{question}" --k 3')
+    hits = ws.search(question, options=ws.default_search_options(k=3))
+    for hit in hits:
+        scores = " ".join(f"{name}={value:.2f}" for name, value in hit.scores.items())
+        say(f"  {hit.rank}. {hit.document_ref}  {' > '.join(hit.heading_path)}  [{scores}]")
+    say("  ... and the answer, grounded in numbered excerpts, cites them:")
+    answer = ws.run(
+        "support-answer@production", {"question": question, "context": number_context(hits)}
+    ).answer
+    for line in textwrap.wrap(answer.text.strip()[:300], width=96):
+        say(f"  {line}")
+    cited = cited_documents(find_citations(answer.text, hits))
+    say(f"  cited: {', '.join(cited) or 'nothing (a 135M model does not always cite)'}")
+
+
 def _audit(ws: Workspace, pack: Path, say: Say) -> None:
     say("$ steerwise audit log")
     for event in ws.audit.events(limit=20):
@@ -107,6 +137,7 @@ TOUR: tuple[Step, ...] = (
     Step("Labels move, every move is recorded, rollback is one step", _labels_and_rollback),
     Step("Rendering is validated and sandboxed", _render),
     Step("A real local LLM answers, offline (SmolLM2-135M on llama.cpp)", _run_locally),
+    Step("Knowledge: sources, freshness, a snapshot, hybrid search, citations", _knowledge),
     Step("Every change is in a hash-chained audit log", _audit),
 )
 
