@@ -16,6 +16,7 @@ from steerwise.core.audit import AuditEntry
 from steerwise.core.errors import BadInputError, ConflictError, NotFoundError
 from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams
+from steerwise.graph import KnowledgeGraph
 from steerwise.models import ModelRegistry
 from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.prompts import PromptRegistry
@@ -95,6 +96,9 @@ class Workspace:
             models=self.models,
             chunker=ChunkerSettings(retrieval.max_tokens, retrieval.overlap_tokens),
             embedder=retrieval.embedder,
+        )
+        self.graph = KnowledgeGraph(
+            store, actor=actor, artifacts=root / STATE_DIR / "artifacts", index=self.index
         )
 
     def search(

@@ -153,3 +153,33 @@ class SnapshotRecords:
         return self._session.all(
             f"SELECT {self.COLUMNS} FROM index_snapshots ORDER BY created_at, id"
         )
+
+
+class GraphRecords:
+    """Rows of `graph_versions`."""
+
+    COLUMNS = "id, created_at, created_by, fact_count, entity_count, snapshot_id, artifact"
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def insert(self, values: dict[str, Any]) -> None:
+        """Record a graph version."""
+        self._session.execute(
+            f"INSERT INTO graph_versions ({self.COLUMNS}) VALUES (:id, :created_at, :created_by,"
+            " :fact_count, :entity_count, :snapshot_id, :artifact)",
+            values,
+        )
+
+    def all(self) -> list[Row]:
+        """Every graph version, oldest first."""
+        return self._session.all(
+            f"SELECT {self.COLUMNS} FROM graph_versions ORDER BY created_at, id"
+        )
+
+    def matching(self, prefix: str) -> list[Row]:
+        """Graph versions whose id starts with `prefix`."""
+        return self._session.all(
+            f"SELECT {self.COLUMNS} FROM graph_versions WHERE id LIKE :p ORDER BY created_at",
+            {"p": prefix.replace("%", "").replace("_", "") + "%"},
+        )

@@ -164,6 +164,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             ),
         },
     ),
+    Migration(
+        4,
+        "knowledge graph versions",
+        (
+            """CREATE TABLE graph_versions (
+                id TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                fact_count INTEGER NOT NULL,
+                entity_count INTEGER NOT NULL,
+                snapshot_id TEXT,
+                artifact TEXT NOT NULL
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -6,7 +6,12 @@ import json
 from typing import Any
 
 from steerwise.core.audit import AuditEvent
-from steerwise.store.knowledge import DocumentRecords, SnapshotRecords, SourceRecords
+from steerwise.store.knowledge import (
+    DocumentRecords,
+    GraphRecords,
+    SnapshotRecords,
+    SourceRecords,
+)
 from steerwise.store.session import Row, Session
 
 
@@ -237,3 +242,4 @@ class Transaction:
         self.sources = SourceRecords(session)
         self.documents = DocumentRecords(session)
         self.snapshots = SnapshotRecords(session)
+        self.graphs = GraphRecords(session)
