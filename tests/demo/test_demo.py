@@ -27,7 +27,9 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         'parsed, schema-valid JSON: {"category": ',
         "price-match-policy@1: expired: valid until 2026-06-30",
         "1. returns-policy@1  Returns and Refunds Policy > Refunds",
-        "intact: True, 10 events",
+        "- Bronze Service — price: £45 (workshop-servicing)",
+        "contradicted A Bronze Service costs £50",
+        "intact: True, 11 events",
     ):
         assert expected in out, expected
     again = steerwise("demo", "--dir", "tour", cwd=tmp_path)

@@ -118,6 +118,26 @@ def _knowledge(ws: Workspace, pack: Path, say: Say) -> None:
     say(f"  cited: {', '.join(cited) or 'nothing (a 135M model does not always cite)'}")
 
 
+def _graph(ws: Workspace, pack: Path, say: Say) -> None:
+    info = ws.graph.build()
+    say("$ steerwise graph build")
+    say(f"  {info.id}  ({info.fact_count} facts extracted from snapshot {info.snapshot_id})")
+    question = "How much does a Bronze Service cost?"
+    say(f'$ steerwise graph query "{question}"')
+    facts = ws.graph.facts_context(question)
+    for line in facts.splitlines():
+        say(f"  {line}")
+    say("  ... the facts go into the prompt's `facts` variable, and the answer is checked:")
+    answer = ws.run("support-answer@production", {"question": question, "facts": facts}).answer
+    say(f"  answer: {' '.join(answer.text.split())[:200]}")
+    labels = [verdict.label for verdict in ws.graph.check(answer.text)]
+    say(f"  its claims: {', '.join(labels) or 'none'}")
+    wrong = "A Bronze Service costs £50 and membership is £40 a year."
+    say(f'$ steerwise graph check "{wrong}"')
+    for verdict in ws.graph.check(wrong):
+        say(f"  {verdict.label:<12} {verdict.claim}  {verdict.reason}")
+
+
 def _audit(ws: Workspace, pack: Path, say: Say) -> None:
     say("$ steerwise audit log")
     for event in ws.audit.events(limit=20):
@@ -138,6 +158,7 @@ TOUR: tuple[Step, ...] = (
     Step("Rendering is validated and sandboxed", _render),
     Step("A real local LLM answers, offline (SmolLM2-135M on llama.cpp)", _run_locally),
     Step("Knowledge: sources, freshness, a snapshot, hybrid search, citations", _knowledge),
+    Step("The knowledge graph grounds answers and catches wrong numbers", _graph),
     Step("Every change is in a hash-chained audit log", _audit),
 )
 
