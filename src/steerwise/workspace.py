@@ -70,6 +70,14 @@ def find_root(start: Path | str | None = None) -> Path:
     )
 
 
+def chunker_settings(max_tokens: int, overlap_tokens: int) -> ChunkerSettings:
+    """The `[retrieval]` chunker settings, or an error naming the setting that is wrong."""
+    try:
+        return ChunkerSettings(max_tokens, overlap_tokens)
+    except ValueError as error:
+        raise BadInputError(f"{CONFIG_FILE}: [retrieval]: {error}") from None
+
+
 class Workspace:
     """One workspace: its settings, store and capabilities. Close it when done."""
 
@@ -94,7 +102,7 @@ class Workspace:
             artifacts=root / STATE_DIR / "artifacts",
             sources=self.sources,
             models=self.models,
-            chunker=ChunkerSettings(retrieval.max_tokens, retrieval.overlap_tokens),
+            chunker=chunker_settings(retrieval.max_tokens, retrieval.overlap_tokens),
             embedder=retrieval.embedder,
         )
         self.graph = KnowledgeGraph(
