@@ -14,7 +14,11 @@ from steerwise.core.models import (
     StreamDelta,
     Usage,
 )
-from steerwise.models.failures import connection_failure, status_failure, timeout_failure
+from steerwise.models.failures import (
+    connection_failure,
+    sdk_failures,
+    timeout_failure,
+)
 from steerwise.models.interface import ChatModel, StreamEvent
 from steerwise.models.structured import json_instruction
 
@@ -102,18 +106,10 @@ class AnthropicChatModel:
     def _create(self, messages: Sequence[Message], params: ChatParams, **extra: Any) -> Any:
         timeout = params.timeout_s or self._timeout_s
         anthropic = self._anthropic
-        try:
+        with sdk_failures(anthropic, self._id, timeout, _detail):
             return self._client.with_options(timeout=timeout).messages.create(
                 model=self._model, **anthropic_request(messages, params), **extra
             )
-        except anthropic.APITimeoutError:
-            raise timeout_failure(self._id, timeout) from None
-        except anthropic.APIConnectionError as error:
-            raise connection_failure(self._id, str(error.__cause__ or error)) from None
-        except anthropic.APIStatusError as error:
-            raise status_failure(
-                self._id, error.status_code, _detail(error), error.response.headers
-            ) from None
 
     def complete(self, messages: Sequence[Message], params: ChatParams) -> Completion:
         response = self._create(messages, params)

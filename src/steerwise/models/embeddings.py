@@ -13,7 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from steerwise.core.models import ModelCallError, ModelConfig, ModelInputError
-from steerwise.models.failures import connection_failure, status_failure, timeout_failure
+from steerwise.models.failures import (
+    sdk_failures,
+)
 from steerwise.models.interface import Embedder
 from steerwise.models.openai_provider import api_error_message, import_openai
 from steerwise.models.torch_runtime import prepare_torch_environment
@@ -188,19 +190,10 @@ class OpenAIEmbedder:
             )
 
     def _create(self, batch: list[str]) -> Any:
-        openai = self._openai
-        try:
+        with sdk_failures(self._openai, self._id, self._timeout_s, api_error_message):
             return self._client.embeddings.create(
                 model=self._model, input=batch, encoding_format="float"
             )
-        except openai.APITimeoutError:
-            raise timeout_failure(self._id, self._timeout_s) from None
-        except openai.APIConnectionError as error:
-            raise connection_failure(self._id, str(error.__cause__ or error)) from None
-        except openai.APIStatusError as error:
-            raise status_failure(
-                self._id, error.status_code, api_error_message(error), error.response.headers
-            ) from None
 
 
 def _pooled_rows(model: str, rows: list[Any], expected: int) -> Vectors:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
 
 from steerwise.core.models import ModelCallError
 
@@ -68,3 +70,21 @@ def connection_failure(model: str, detail: str) -> ModelCallError:
         retryable=True,
         hint="check base_url and that the server is running",
     )
+
+
+@contextmanager
+def sdk_failures(
+    sdk: Any, model: str, timeout_s: float, message_of: Callable[[Any], str]
+) -> Iterator[None]:
+    """Translate the errors of an official SDK (openai's, anthropic's: they share the names)
+    raised inside the block into ModelCallErrors."""
+    try:
+        yield
+    except sdk.APITimeoutError:
+        raise timeout_failure(model, timeout_s) from None
+    except sdk.APIConnectionError as error:
+        raise connection_failure(model, str(error.__cause__ or error)) from None
+    except sdk.APIStatusError as error:
+        raise status_failure(
+            model, error.status_code, message_of(error), error.response.headers
+        ) from None

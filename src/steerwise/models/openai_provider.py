@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from steerwise.core.models import ChatParams, Completion, Message, StreamDelta, Usage
-from steerwise.models.failures import connection_failure, status_failure, timeout_failure
+from steerwise.models.failures import connection_failure, sdk_failures
 from steerwise.models.interface import StreamEvent
 from steerwise.models.structured import with_json_instruction
 
@@ -88,21 +88,13 @@ class OpenAIChatModel:
         openai = self._openai
         if params.response_format is not None and self._structured == "prompt":
             messages = with_json_instruction(messages, params.response_format)
-        try:
+        with sdk_failures(openai, self._id, timeout, api_error_message):
             return self._client.with_options(timeout=timeout).chat.completions.create(
                 model=self._model,
                 messages=list(messages),
                 **openai_params(params, self._structured),
                 **extra,
             )
-        except openai.APITimeoutError:
-            raise timeout_failure(self._id, timeout) from None
-        except openai.APIConnectionError as error:
-            raise connection_failure(self._id, str(error.__cause__ or error)) from None
-        except openai.APIStatusError as error:
-            raise status_failure(
-                self._id, error.status_code, api_error_message(error), error.response.headers
-            ) from None
 
     def complete(self, messages: Sequence[Message], params: ChatParams) -> Completion:
         response = self._create(messages, params)
