@@ -80,6 +80,13 @@ def test_bad_files_are_skipped_with_reasons(workspace: Workspace, docs: Path) ->
     assert reasons["latin.txt"] == "not UTF-8 text"
 
 
+def test_missing_path_is_skipped_without_a_source(workspace: Workspace, tmp_path: Path) -> None:
+    (report,) = workspace.sources.add([tmp_path / "nowhere"])
+    assert report.skipped == [(str(tmp_path / "nowhere"), "does not exist")]
+    assert workspace.sources.sources() == []
+    assert workspace.audit.head().count == 1
+
+
 def test_stale_documents_and_why(ingested: Workspace, docs: Path) -> None:
     stale = {s.document.doc_id: s.freshness.reasons for s in ingested.sources.stale(today=TODAY)}
     assert stale == {"price-match-policy": ["expired: valid until 2026-06-30"]}

@@ -73,6 +73,11 @@ class SourceLibrary:
         reports = []
         for raw in paths:
             path = Path(raw).expanduser().resolve()
+            if not path.exists():  # nothing to ingest: no source is created for it
+                reports.append(
+                    IngestReport(self._source_name(path), skipped=[(str(raw), "does not exist")])
+                )
+                continue
             files, skips = discover([path])
             read, skipped = _read_all(files, progress)
             skipped = [(str(skip.path), skip.reason) for skip in skips] + skipped
