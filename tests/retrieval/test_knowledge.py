@@ -212,3 +212,11 @@ def test_citations_map_back_to_document_versions(ingested: Workspace) -> None:
     assert [(c.number, c.valid) for c in citations] == [(1, True), (2, True), (3, True), (9, False)]
     assert citations[0].hit == hits[0]
     assert cited_documents(citations) == list(dict.fromkeys(h.document_ref for h in hits))
+
+
+def test_query_terms_leave_out_stop_words_unless_nothing_else_remains() -> None:
+    from steerwise.retrieval.snapshot_file import fts_query
+
+    assert fts_query("What is the price of a Bronze service?") == '"price" OR "bronze" OR "service"'
+    assert fts_query("what is the") == '"what" OR "is" OR "the"'
+    assert fts_query('"refund*" NEAR(') == '"refund" OR "near"'
