@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +19,7 @@ from steerwise.models.embeddings import (
 )
 from steerwise.models.interface import Embedder
 from steerwise.models.llamacpp import bundled_gguf
+from tests.models.llama_server import free_port, llama_server
 
 TEXTS = [
     "The cat sleeps on the warm windowsill.",
@@ -109,57 +105,18 @@ def test_missing_model_folder_is_bad_input(tmp_path: Path) -> None:
 # A real OpenAI-compatible server: llama-cpp-python's own, on loopback
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_until_up(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the llama.cpp server exited:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{base_url}/models", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.2)
-    pytest.fail(f"the llama.cpp server did not answer in 60 s:\n{log.read_text()[-2000:]}")
-
-
-def llama_server(log: Path, *extra: str) -> Iterator[str]:
-    """The base URL of a llama.cpp server with embeddings on; stopped afterwards."""
-    port = free_port()
-    command = [
-        *(sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf())),
-        *("--host", "127.0.0.1", "--port", str(port), "--embedding", "true", *extra),
-    ]
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        wait_until_up(base_url, process, log)
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 @pytest.fixture(scope="module")
-def pooled_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def pooled_server() -> Iterator[str]:
     """SmolLM2 is a causal model without pooling metadata: ask for mean pooling."""
-    yield from llama_server(tmp_path_factory.mktemp("llama") / "pooled.log", *MEAN_POOLING)
+    with llama_server(bundled_gguf(), "--embedding", "true", *MEAN_POOLING) as base_url:
+        yield base_url
 
 
 @pytest.fixture(scope="module")
-def token_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def token_server() -> Iterator[str]:
     """Without a pooling type llama.cpp answers with one vector per token."""
-    yield from llama_server(tmp_path_factory.mktemp("llama") / "tokens.log")
+    with llama_server(bundled_gguf(), "--embedding", "true") as base_url:
+        yield base_url
 
 
 def server_embedder(base_url: str, **options: int) -> OpenAIEmbedder:
