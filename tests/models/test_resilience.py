@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from steerwise.core.models import ChatParams, ModelConfig, ModelError
+from steerwise.core.models import ChatParams, ModelConfig, ModelError, ModelInputError
 from steerwise.models import ModelRegistry
 from steerwise.models.resilience import RetryPolicy
 from tests.models.fault_server import FaultServer, drop, ok, slow, status
@@ -130,3 +131,18 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
         assert all(ceiling * 0.5 <= d <= ceiling for d in delays)
         assert max(delays) - min(delays) > ceiling * 0.2  # jitter spreads them
     assert policy.delay_s(1, 7.5) == 7.5
+
+
+@pytest.mark.parametrize(
+    ("ref", "module", "extra"),
+    [("openai:gpt-4o-mini", "openai", "openai"), ("anthropic:claude-x", "anthropic", "anthropic")],
+)
+def test_missing_sdk_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ref: str, module: str, extra: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # as if the package were not installed
+    monkeypatch.setenv("OPENAI_API_KEY", "k")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "k")
+    with pytest.raises(ModelInputError, match=f"needs the {module} SDK") as caught:
+        ModelRegistry({}, root=tmp_path).resolve(ref)
+    assert caught.value.hint == f"install the extra: pip install 'steerwise[{extra}]'"

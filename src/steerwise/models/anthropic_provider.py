@@ -16,6 +16,7 @@ from steerwise.core.models import (
 )
 from steerwise.models.failures import (
     connection_failure,
+    import_sdk,
     sdk_failures,
     timeout_failure,
 )
@@ -29,16 +30,7 @@ FINISH_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "le
 
 def import_anthropic() -> Any:
     """The `anthropic` SDK, or an error naming the extra to install."""
-    try:
-        import anthropic
-    except ImportError as error:
-        from steerwise.core.models import ModelInputError
-
-        raise ModelInputError(
-            "the Anthropic provider needs the anthropic SDK, which is not installed",
-            hint="install the extra: pip install 'steerwise[anthropic]'",
-        ) from error
-    return anthropic
+    return import_sdk("anthropic", extra="anthropic", needed_by="the Anthropic provider")
 
 
 def anthropic_request(messages: Sequence[Message], params: ChatParams) -> dict[str, Any]:

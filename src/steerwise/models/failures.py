@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import email.utils
+import importlib
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from steerwise.core.models import ModelCallError
+from steerwise.core.models import ModelCallError, ModelInputError
 
 RETRYABLE_STATUSES = frozenset({408, 409, 425, 429})
 MAX_RETRY_AFTER_S = 120.0
@@ -88,3 +89,14 @@ def sdk_failures(
         raise status_failure(
             model, error.status_code, message_of(error), error.response.headers
         ) from None
+
+
+def import_sdk(module: str, *, extra: str, needed_by: str) -> Any:
+    """An optional SDK module, or an error naming the extra that installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ModelInputError(
+            f"{needed_by} needs the {module} SDK, which is not installed",
+            hint=f"install the extra: pip install 'steerwise[{extra}]'",
+        ) from error

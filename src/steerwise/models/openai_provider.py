@@ -6,23 +6,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
 from steerwise.core.models import ChatParams, Completion, Message, StreamDelta, Usage
-from steerwise.models.failures import connection_failure, sdk_failures
+from steerwise.models.failures import connection_failure, import_sdk, sdk_failures
 from steerwise.models.interface import StreamEvent
 from steerwise.models.structured import with_json_instruction
 
 
 def import_openai() -> Any:
     """The `openai` SDK, or an error naming the extra to install."""
-    try:
-        import openai
-    except ImportError as error:
-        from steerwise.core.models import ModelInputError
-
-        raise ModelInputError(
-            "the OpenAI-compatible provider needs the openai SDK, which is not installed",
-            hint="install the extra: pip install 'steerwise[openai]'",
-        ) from error
-    return openai
+    return import_sdk("openai", extra="openai", needed_by="the OpenAI-compatible provider")
 
 
 StructuredMode = Literal["json_schema", "json_object", "prompt"]
