@@ -128,13 +128,17 @@ class KnowledgeGraph:
 
     def facts(self, ref: str | None = None) -> list[Fact]:
         """The facts of a graph version (loaded once and kept)."""
-        info = self.get(ref)
+        return self._facts_of(self.get(ref))
+
+    def _current_facts(self) -> list[Fact]:
+        """The current graph's facts, or none before the first version (one read of the list)."""
+        found = self.versions()
+        return self._facts_of(found[-1]) if found else []
+
+    def _facts_of(self, info: GraphInfo) -> list[Fact]:
         if info.id not in self._loaded:
             self._loaded[info.id] = read_graph(self._folder.parent / info.artifact)
         return self._loaded[info.id]
-
-    def _current_facts(self) -> list[Fact]:
-        return self.facts() if self.versions() else []
 
     def about(self, entity: str, *, ref: str | None = None) -> list[Fact]:
         """Facts whose subject or object names `entity` (case and spacing ignored)."""
