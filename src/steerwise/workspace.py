@@ -14,11 +14,14 @@ from steerwise.audit import AuditLog
 from steerwise.core import environment
 from steerwise.core.audit import AuditEntry
 from steerwise.core.errors import BadInputError, ConflictError, NotFoundError
+from steerwise.core.guardrails import CheckContext
 from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams
 from steerwise.graph import KnowledgeGraph
+from steerwise.guardrails.registry import PolicyRegistry
 from steerwise.models import ModelRegistry
 from steerwise.pipeline import PromptRunner, RunResult
+from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
 from steerwise.prompts import PromptRegistry
 from steerwise.retrieval import (
     ChunkerSettings,
@@ -27,6 +30,7 @@ from steerwise.retrieval import (
     SourceLibrary,
     search,
 )
+from steerwise.review import ReviewQueue
 from steerwise.settings import (
     CONFIG_FILE,
     DATABASE_FILE,
@@ -108,6 +112,14 @@ class Workspace:
         self.graph = KnowledgeGraph(
             store, actor=actor, artifacts=root / STATE_DIR / "artifacts", index=self.index
         )
+        self.policies = PolicyRegistry(
+            store,
+            actor=actor,
+            embedder=lambda: self.models.embedder("default"),
+            label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
+        )
+        self.reviews = ReviewQueue(store)
+        self.guarded = GuardedRunner(self.runner)
 
     def search(
         self, query: str, *, snapshot: str | None = None, options: SearchOptions | None = None
@@ -137,6 +149,26 @@ class Workspace:
     ) -> RunResult:
         """Render a prompt version and call its model (or `model`): the answer and its costs."""
         return self.runner.run(ref, variables, model=model, params=params)
+
+    def run_guarded(
+        self,
+        ref: str,
+        variables: Mapping[str, Any],
+        *,
+        policy: str,
+        context: CheckContext | None = None,
+        model: str | None = None,
+        params: ChatParams | None = None,
+    ) -> GuardedResult:
+        """`run` behind the policy `policy` names: inputs and answer checked, decisions kept."""
+        return self.guarded.run(
+            ref,
+            variables,
+            policy=self.policies.load(policy),
+            context=context,
+            model=model,
+            params=params,
+        )
 
     @classmethod
     def open(

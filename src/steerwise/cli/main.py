@@ -11,6 +11,7 @@ from steerwise.cli.audit import audit
 from steerwise.cli.context import CliState
 from steerwise.cli.demo import demo
 from steerwise.cli.graph import graph
+from steerwise.cli.guard import guard, policy, review
 from steerwise.cli.knowledge import index, search_command, sources
 from steerwise.cli.models import models, run
 from steerwise.cli.prompt import prompt
@@ -37,7 +38,21 @@ def cli(ctx: click.Context, workspace_dir: str | None) -> None:
     ctx.call_on_close(state.close)
 
 
-for command in (init, prompt, run, models, sources, index, search_command, graph, audit, demo):
+for command in (
+    init,
+    prompt,
+    run,
+    models,
+    sources,
+    index,
+    search_command,
+    graph,
+    policy,
+    guard,
+    review,
+    audit,
+    demo,
+):
     cli.add_command(command)
 
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
@@ -11,6 +14,8 @@ from steerwise.cli.output import emit_json, emit_table, to_plain
 from steerwise.cli.variables import collect_variables
 from steerwise.core.models import StreamDelta
 from steerwise.pipeline import RunResult
+from steerwise.pipeline.guarded import GuardedResult
+from steerwise.workspace import Workspace
 
 
 @click.group()
@@ -39,6 +44,7 @@ def list_models(state: CliState, as_json: bool) -> None:
 @click.option("--vars-file", type=click.Path(dir_okay=False), help="Variables as a JSON object.")
 @click.option("--model", metavar="REF", help="Call this model instead of the prompt's.")
 @click.option("--stream", is_flag=True, help="Print the answer as it is generated.")
+@click.option("--policy", metavar="NAME[@REF]", help="Check input and answer with this policy.")
 @json_option
 @pass_state
 def run(
@@ -49,11 +55,15 @@ def run(
     vars_file: str | None,
     model: str | None,
     stream: bool,
+    policy: str | None,
     as_json: bool,
 ) -> None:
     """Render a prompt version and call its model; print the answer."""
     workspace = state.workspace()
     variables = collect_variables(workspace.prompts.get(ref).spec.variables, pairs, vars_file)
+    if policy is not None:
+        _run_guarded(workspace, ref, variables, policy, model=model, stream=stream, as_json=as_json)
+        return
     if not stream:
         result = workspace.run(ref, variables, model=model)
         if as_json:
@@ -71,6 +81,51 @@ def run(
             click.echo(json.dumps(_summary(event), ensure_ascii=False))
         else:
             click.echo("")
+
+
+def _run_guarded(
+    workspace: Workspace,
+    ref: str,
+    variables: dict[str, Any],
+    policy: str,
+    *,
+    model: str | None,
+    stream: bool,
+    as_json: bool,
+) -> None:
+    """`run --policy`: the guarded answer; exit 1 when the policy did not let it through."""
+    loaded = workspace.policies.load(policy)
+    if stream:
+        events = workspace.guarded.stream(ref, variables, policy=loaded, model=model)
+        result = _echo_stream(events, as_json)
+    else:
+        result = workspace.guarded.run(ref, variables, policy=loaded, model=model)
+        click.echo(json.dumps(_guarded_summary(result), indent=2) if as_json else result.text)
+    if result.outcome in ("block", "fallback"):
+        sys.exit(1)
+
+
+def _echo_stream(events: Iterator[StreamDelta | GuardedResult], as_json: bool) -> GuardedResult:
+    for event in events:
+        if isinstance(event, GuardedResult):
+            if as_json:
+                click.echo(json.dumps(_guarded_summary(event), ensure_ascii=False))
+            else:
+                click.echo("")
+            return event
+        click.echo(json.dumps({"delta": event.text}) if as_json else event.text, nl=as_json)
+    raise AssertionError("a guarded stream always ends with its result")
+
+
+def _guarded_summary(result: GuardedResult) -> dict[str, object]:
+    return {
+        "answer": result.text,
+        "outcome": result.outcome,
+        "reason_code": result.reason_code,
+        "input": [decision.to_dict() for decision in result.input_decisions],
+        "output": [decision.to_dict() for decision in result.output_decisions],
+        "runs": [_summary(run) for run in result.runs],
+    }
 
 
 def _summary(result: RunResult) -> dict[str, object]:

@@ -40,6 +40,23 @@ class PromptRunner:
         chosen, merged = self._choose(rendered, model, params)
         return RunResult(rendered, self._models.chat(chosen, rendered.messages, merged))
 
+    def reask(
+        self,
+        result: RunResult,
+        feedback: str,
+        *,
+        model: str | None = None,
+        params: ChatParams | None = None,
+    ) -> RunResult:
+        """Ask the same model again, showing it its last answer and what was wrong with it."""
+        chosen, merged = self._choose(result.prompt, model, params)
+        messages = [
+            *result.prompt.messages,
+            {"role": "assistant", "content": result.answer.text},
+            {"role": "user", "content": feedback},
+        ]
+        return RunResult(result.prompt, self._models.chat(chosen, messages, merged))
+
     def stream(
         self,
         ref: str,

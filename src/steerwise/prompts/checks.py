@@ -12,10 +12,10 @@ from jsonschema.exceptions import SchemaError
 from steerwise.core.errors import BadInputError
 from steerwise.core.prompt import PromptSpec
 from steerwise.guardrails.secrets import find_secrets
-from steerwise.prompts.refs import parse_ref
 from steerwise.prompts.sandbox import INCLUDE_FUNCTION, PromptSandbox, included_names, unsafe_names
+from steerwise.versioning.files import Problem, field_name
+from steerwise.versioning.refs import parse_ref
 
-Problem = tuple[tuple[str | int, ...], str]
 TEMPLATE_GLOBALS = frozenset({"range", INCLUDE_FUNCTION})
 
 
@@ -125,11 +125,3 @@ def _check_include_calls(
 def _declared(schema: dict[str, Any]) -> set[str]:
     properties = schema.get("properties", {})
     return set(properties) if isinstance(properties, dict) else set()
-
-
-def field_name(location: tuple[str | int, ...]) -> str:
-    """`messages[0].role` for ('messages', 0, 'role')."""
-    text = ""
-    for part in location:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text or "(top level)"

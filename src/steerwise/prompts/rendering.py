@@ -15,8 +15,8 @@ from jsonschema.exceptions import best_match
 
 from steerwise.core.errors import BadInputError, SteerwiseError, TemplateSecurityError
 from steerwise.core.prompt import PromptVersion
-from steerwise.prompts.refs import PromptRef, parse_ref
 from steerwise.prompts.sandbox import INCLUDE_FUNCTION, PromptSandbox
+from steerwise.versioning.refs import PromptRef, parse_ref
 
 IncludeFunction = Callable[[str], str]
 

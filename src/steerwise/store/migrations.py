@@ -33,6 +33,22 @@ class Migration:
 # Tables whose rows may never change once written, and why (database triggers refuse it).
 _PROTECTED = (("audit_events", "append-only"), ("prompt_versions", "immutable"))
 
+
+def _immutable(table: str) -> dict[str, tuple[str, ...]]:
+    """Per-dialect triggers that refuse any UPDATE or DELETE on `table`."""
+    return {
+        "sqlite": tuple(
+            f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
+            f" BEGIN SELECT RAISE(ABORT, '{table} is immutable'); END"
+            for verb in ("UPDATE", "DELETE")
+        ),
+        "postgresql": (
+            f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}"
+            " FOR EACH ROW EXECUTE FUNCTION steerwise_refuse_change('immutable')",
+        ),
+    }
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -150,19 +166,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 artifact TEXT NOT NULL
             )""",
         ),
-        by_dialect={
-            "sqlite": tuple(
-                f"CREATE TRIGGER document_versions_no_{verb.lower()} BEFORE {verb}"
-                " ON document_versions BEGIN SELECT RAISE(ABORT,"
-                " 'document_versions is immutable'); END"
-                for verb in ("UPDATE", "DELETE")
-            ),
-            "postgresql": (
-                "CREATE TRIGGER document_versions_no_change BEFORE UPDATE OR DELETE"
-                " ON document_versions FOR EACH ROW"
-                " EXECUTE FUNCTION steerwise_refuse_change('immutable')",
-            ),
-        },
+        by_dialect=_immutable("document_versions"),
     ),
     Migration(
         4,
@@ -178,6 +182,38 @@ MIGRATIONS: tuple[Migration, ...] = (
                 artifact TEXT NOT NULL
             )""",
         ),
+    ),
+    Migration(
+        5,
+        "guardrail policies and the review queue",
+        (
+            """CREATE TABLE policies (
+                name TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL
+            )""",
+            """CREATE TABLE policy_versions (
+                policy TEXT NOT NULL REFERENCES policies(name),
+                version INTEGER NOT NULL,
+                hash TEXT NOT NULL,
+                spec_json TEXT NOT NULL,
+                source TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                PRIMARY KEY (policy, version)
+            )""",
+            """CREATE TABLE review_items (
+                id {serial},
+                created_at TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                reason TEXT NOT NULL,
+                payload_json TEXT NOT NULL,
+                status TEXT NOT NULL
+            )""",
+            "CREATE INDEX review_items_by_status ON review_items (status, id)",
+        ),
+        by_dialect=_immutable("policy_versions"),
     ),
 )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from steerwise.core.audit import AuditEvent
@@ -19,35 +20,54 @@ def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-class PromptRecords:
-    """Rows of `prompts` and `prompt_versions`."""
+@dataclass(frozen=True)
+class VersionTables:
+    """Where one kind of versioned spec lives: a parent table and a versions table."""
 
-    _VERSION_COLUMNS = "prompt, version, hash, spec_json, source, created_at, created_by"
+    parent: str
+    versions: str
+    key: str
 
-    def __init__(self, session: Session) -> None:
+    @property
+    def columns(self) -> str:
+        """The version row's columns, in the order rows are returned."""
+        return f"{self.key}, version, hash, spec_json, source, created_at, created_by"
+
+
+VERSIONED_KINDS = {
+    "prompt": VersionTables("prompts", "prompt_versions", "prompt"),
+    "policy": VersionTables("policies", "policy_versions", "policy"),
+}
+
+
+class VersionRecords:
+    """Rows of one kind's parent table (`prompts`) and versions table (`prompt_versions`)."""
+
+    def __init__(self, session: Session, tables: VersionTables) -> None:
         self._session = session
+        self._t = tables
 
     def latest(self, name: str) -> Row | None:
-        """The newest version row of a prompt, or None."""
+        """The newest version row of a spec, or None."""
         return self._session.one(
-            f"SELECT {self._VERSION_COLUMNS} FROM prompt_versions"
-            " WHERE prompt = :p ORDER BY version DESC LIMIT 1",
+            f"SELECT {self._t.columns} FROM {self._t.versions}"
+            f" WHERE {self._t.key} = :p ORDER BY version DESC LIMIT 1",
             {"p": name},
         )
 
     def version(self, name: str, version: int) -> Row | None:
         """One version row, or None."""
         return self._session.one(
-            f"SELECT {self._VERSION_COLUMNS} FROM prompt_versions"
-            " WHERE prompt = :p AND version = :v",
+            f"SELECT {self._t.columns} FROM {self._t.versions}"
+            f" WHERE {self._t.key} = :p AND version = :v",
             {"p": name, "v": version},
         )
 
     def versions(self, name: str) -> list[Row]:
-        """Every version row of a prompt, oldest first."""
+        """Every version row of a spec, oldest first."""
         return self._session.all(
-            f"SELECT {self._VERSION_COLUMNS} FROM prompt_versions"
-            " WHERE prompt = :p ORDER BY version",
+            f"SELECT {self._t.columns} FROM {self._t.versions}"
+            f" WHERE {self._t.key} = :p ORDER BY version",
             {"p": name},
         )
 
@@ -62,14 +82,15 @@ class PromptRecords:
         at: str,
         by: str,
     ) -> None:
-        """Store a new version, creating the prompt row with its first version."""
+        """Store a new version, creating the parent row with its first version."""
         if version == 1:
             self._session.execute(
-                "INSERT INTO prompts (name, created_at, created_by) VALUES (:p, :at, :by)",
+                f"INSERT INTO {self._t.parent} (name, created_at, created_by)"
+                " VALUES (:p, :at, :by)",
                 {"p": name, "at": at, "by": by},
             )
         self._session.execute(
-            f"INSERT INTO prompt_versions ({self._VERSION_COLUMNS})"
+            f"INSERT INTO {self._t.versions} ({self._t.columns})"
             " VALUES (:p, :v, :h, :spec, :src, :at, :by)",
             {
                 "p": name,
@@ -83,12 +104,13 @@ class PromptRecords:
         )
 
     def summaries(self) -> list[Row]:
-        """(name, latest version, its time, its spec) for every prompt, by name."""
+        """(name, latest version, its time, its spec) for every spec of the kind, by name."""
+        key, table = self._t.key, self._t.versions
         return self._session.all(
-            "SELECT v.prompt, v.version, v.created_at, v.spec_json FROM prompt_versions v"
-            " JOIN (SELECT prompt, MAX(version) AS version FROM prompt_versions"
-            " GROUP BY prompt) m ON m.prompt = v.prompt AND m.version = v.version"
-            " ORDER BY v.prompt"
+            f"SELECT v.{key}, v.version, v.created_at, v.spec_json FROM {table} v"
+            f" JOIN (SELECT {key}, MAX(version) AS version FROM {table}"
+            f" GROUP BY {key}) m ON m.{key} = v.{key} AND m.version = v.version"
+            f" ORDER BY v.{key}"
         )
 
 
@@ -216,6 +238,31 @@ class AuditRecords:
         return [_event(row) for row in reversed(rows)]
 
 
+class ReviewRecords:
+    """Rows of `review_items`: things waiting for a person (flagged answers, rail failures)."""
+
+    _COLUMNS = "id, created_at, origin, subject, reason, payload_json, status"
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, *, origin: str, subject: str, reason: str, payload: Any, at: str) -> None:
+        """Queue one item, open."""
+        self._session.execute(
+            "INSERT INTO review_items (created_at, origin, subject, reason, payload_json, status)"
+            " VALUES (:at, :o, :s, :r, :p, 'open')",
+            {"at": at, "o": origin, "s": subject, "r": reason, "p": _dump(payload)},
+        )
+
+    def items(self, *, status: str | None, limit: int) -> list[Row]:
+        """Up to `limit` items (of one status, if given), newest first."""
+        where = " WHERE status = :status" if status else ""
+        return self._session.all(
+            f"SELECT {self._COLUMNS} FROM review_items{where} ORDER BY id DESC LIMIT :limit",
+            {"status": status, "limit": limit} if status else {"limit": limit},
+        )
+
+
 def _event(row: Row) -> AuditEvent:
     seq, ts, actor, action, target, before, after, prev_hash, event_hash = row
     return AuditEvent(
@@ -236,10 +283,16 @@ class Transaction:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.prompts = PromptRecords(session)
+        self.prompts = VersionRecords(session, VERSIONED_KINDS["prompt"])
+        self.policies = VersionRecords(session, VERSIONED_KINDS["policy"])
         self.labels = LabelRecords(session)
         self.audit = AuditRecords(session)
         self.sources = SourceRecords(session)
         self.documents = DocumentRecords(session)
         self.snapshots = SnapshotRecords(session)
         self.graphs = GraphRecords(session)
+        self.reviews = ReviewRecords(session)
+
+    def versions(self, kind: str) -> VersionRecords:
+        """The version records of a kind of spec (`prompt`, `policy`)."""
+        return VersionRecords(self.session, VERSIONED_KINDS[kind])

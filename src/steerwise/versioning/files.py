@@ -1,29 +1,43 @@
-"""Reading `*.prompt.yaml` files: YAML with line numbers, validated into PromptSpec."""
+"""Reading spec files (`*.prompt.yaml`, `*.policy.yaml`): YAML with line numbers, validated.
+
+A `SpecFormat` says what a kind of file holds: its suffix, the pydantic model of its content,
+and the checks beyond shape. Every problem is reported as `path:line: message`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import yaml
 from pydantic import ValidationError
 
 from steerwise.core.errors import BadInputError
-from steerwise.core.prompt import PromptSpec
-from steerwise.prompts.checks import check_spec, field_name
+from steerwise.core.versioning import VersionedSpec
 
-PROMPT_SUFFIX = ".prompt.yaml"
 Location = tuple[str | int, ...]
+Problem = tuple[Location, str]
+S = TypeVar("S", bound=VersionedSpec)
 
 
 @dataclass(frozen=True)
-class PromptFile:
-    """A validated prompt file."""
+class SpecFormat(Generic[S]):
+    """One kind of spec file: `noun` for messages, file `suffix`, content `model`, `check`."""
+
+    noun: str
+    suffix: str
+    model: Callable[[Any], S]
+    check: Callable[[S], Iterator[Problem]]
+
+
+@dataclass(frozen=True)
+class SpecFile(Generic[S]):
+    """A validated spec file."""
 
     path: str
-    spec: PromptSpec
+    spec: S
     lines: dict[Location, int] = field(default_factory=dict, compare=False, repr=False)
 
     def where(self, *location: str | int) -> str:
@@ -40,61 +54,61 @@ class FileProblem(BadInputError):
         super().__init__(f"{where}: {message}")
 
 
-def find_prompt_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Expand files and folders (recursively) into `*.prompt.yaml` files, sorted."""
+def find_spec_files(paths: Iterable[str | Path], form: SpecFormat[Any]) -> list[Path]:
+    """Expand files and folders (recursively) into files with the format's suffix, sorted."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(sorted(path.rglob(f"*{PROMPT_SUFFIX}")))
+            found.extend(sorted(path.rglob(f"*{form.suffix}")))
         elif path.is_file():
             found.append(path)
         else:
             raise BadInputError(f"{path}: no such file or folder")
     if not found:
         raise BadInputError(
-            "no prompt files found", hint=f"prompt files are named NAME{PROMPT_SUFFIX}"
+            f"no {form.noun} files found", hint=f"{form.noun} files are named NAME{form.suffix}"
         )
     return found
 
 
-def load_prompt_files(paths: Sequence[Path]) -> list[PromptFile]:
+def load_spec_files(paths: Sequence[Path], form: SpecFormat[S]) -> list[SpecFile[S]]:
     """Read and validate every file; raise one error listing every bad file."""
-    loaded: list[PromptFile] = []
+    loaded: list[SpecFile[S]] = []
     problems: list[str] = []
     for path in paths:
         try:
-            loaded.append(load_prompt_file(path))
+            loaded.append(load_spec_file(path, form))
         except BadInputError as error:
             problems.append(error.message)
     if problems:
         raise BadInputError("\n".join(problems), hint="fix the files above; nothing was written")
-    _reject_duplicate_names(loaded)
+    _reject_duplicate_names(loaded, form.noun)
     return loaded
 
 
-def load_prompt_file(path: Path) -> PromptFile:
-    """Read, parse and validate one prompt file."""
+def load_spec_file(path: Path, form: SpecFormat[S]) -> SpecFile[S]:
+    """Read, parse and validate one spec file."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise FileProblem(str(path), None, f"cannot read the file: {error}") from error
     data, lines = parse_yaml(str(path), text)
     if not isinstance(data, dict):
-        raise FileProblem(str(path), 1, "a prompt file must be a YAML mapping (name: ...)")
+        raise FileProblem(str(path), 1, f"a {form.noun} file must be a YAML mapping (name: ...)")
     try:
-        spec = PromptSpec.model_validate(data)
+        spec = form.model(data)
     except ValidationError as error:
         first = error.errors()[0]
         location = tuple(first["loc"])
         raise FileProblem(
             str(path), line_of(lines, location), _describe(location, first["msg"], first["type"])
         ) from None
-    problem = next(check_spec(spec), None)
+    problem = next(form.check(spec), None)
     if problem is not None:
         location, message = problem
         raise FileProblem(str(path), line_of(lines, location), message)
-    return PromptFile(str(path), spec, lines)
+    return SpecFile(str(path), spec, lines)
 
 
 def parse_yaml(path: str, text: str) -> tuple[Any, dict[Location, int]]:
@@ -149,12 +163,20 @@ def _describe(location: Location, message: str, kind: str) -> str:
     return f"{field_name(location)}: {message}"
 
 
-def _reject_duplicate_names(files: list[PromptFile]) -> None:
+def field_name(location: Location) -> str:
+    """`messages[0].role` for ('messages', 0, 'role')."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(top level)"
+
+
+def _reject_duplicate_names(files: Sequence[SpecFile[Any]], noun: str) -> None:
     first_seen: dict[str, str] = {}
     for file in files:
         other = first_seen.setdefault(file.spec.name, file.path)
         if other != file.path:
             raise BadInputError(
-                f"{file.path}: prompt {file.spec.name!r} is also defined in {other}",
-                hint="each prompt name may appear in one file of a push",
+                f"{file.path}: {noun} {file.spec.name!r} is also defined in {other}",
+                hint=f"each {noun} name may appear in one file of a push",
             )

@@ -1,4 +1,4 @@
-"""Prompt references: `name`, `name@3`, `name@production`, `name@latest`."""
+"""References to versioned specs: `name`, `name@3`, `name@production`, `name@latest`."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from steerwise.core.errors import BadInputError
-from steerwise.core.prompt import LABEL_PATTERN, NAME_PATTERN
+from steerwise.core.versioning import LABEL_PATTERN, NAME_PATTERN
 
 LATEST = "latest"
 
 
 @dataclass(frozen=True)
-class PromptRef:
+class VersionRef:
     """A parsed reference: exactly one of `version` and `label` is set."""
 
     name: str
@@ -29,26 +29,26 @@ class PromptRef:
 
 
 @lru_cache(maxsize=4096)
-def parse_ref(text: str, *, default_label: str = LATEST) -> PromptRef:
+def parse_ref(text: str, *, default_label: str = LATEST, noun: str = "prompt") -> VersionRef:
     """Parse `NAME[@VERSION|@LABEL]`; a bare name means `default_label` (cached: refs repeat)."""
     name, _, ref = text.strip().partition("@")
     if not NAME_PATTERN.match(name):
         raise BadInputError(
-            f"invalid prompt reference {text!r}: {name!r} is not a prompt name",
+            f"invalid {noun} reference {text!r}: {name!r} is not a {noun} name",
             hint="write NAME, NAME@VERSION or NAME@LABEL",
         )
     if not ref:
-        return PromptRef(name, label=default_label)
+        return VersionRef(name, label=default_label)
     if ref.isdigit():
         if int(ref) < 1:
-            raise BadInputError(f"invalid prompt reference {text!r}: versions start at 1")
-        return PromptRef(name, version=int(ref))
+            raise BadInputError(f"invalid {noun} reference {text!r}: versions start at 1")
+        return VersionRef(name, version=int(ref))
     if not LABEL_PATTERN.match(ref):
         raise BadInputError(
-            f"invalid prompt reference {text!r}: {ref!r} is neither a version nor a label",
+            f"invalid {noun} reference {text!r}: {ref!r} is neither a version nor a label",
             hint="labels are lowercase letters, digits, '.', '_', '-' and start with a letter",
         )
-    return PromptRef(name, label=ref)
+    return VersionRef(name, label=ref)
 
 
 def check_label_name(label: str) -> str:
@@ -64,3 +64,6 @@ def check_label_name(label: str) -> str:
             hint="choose another label, such as production or staging",
         )
     return label
+
+
+PromptRef = VersionRef

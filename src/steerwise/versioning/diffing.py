@@ -1,4 +1,4 @@
-"""Unified diffs between prompt versions, over a stable YAML rendering of their content."""
+"""Unified diffs between spec versions, over a stable YAML rendering of their content."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from steerwise.core.prompt import PromptVersion
+from steerwise.core.versioning import SpecVersion
 
 
 class _BlockDumper(yaml.SafeDumper):
@@ -27,8 +27,8 @@ def as_yaml(content: dict[str, Any]) -> str:
     return yaml.dump(content, Dumper=_BlockDumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def diff_versions(old: PromptVersion, new: PromptVersion) -> str:
-    """A unified diff of messages, variables, model params and the rest; empty if identical."""
+def diff_versions(old: SpecVersion[Any], new: SpecVersion[Any]) -> str:
+    """A unified diff of the whole content (messages, rails, params...); empty if identical."""
     lines = difflib.unified_diff(
         as_yaml(old.spec.content()).splitlines(keepends=True),
         as_yaml(new.spec.content()).splitlines(keepends=True),

@@ -1,0 +1,110 @@
+"""`steerwise policy ...`, `steerwise guard check` and `steerwise review list`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from steerwise.cli.context import CliState, json_option, pass_state
+from steerwise.cli.output import emit_json, emit_table
+from steerwise.cli.versioned import add_versioned_commands
+from steerwise.core.guardrails import Decision
+from steerwise.guardrails.context import load_context_file
+
+EXIT_NOT_ALLOWED = 1
+
+
+@click.group()
+def policy() -> None:
+    """Push, list, show, diff, label and roll back guardrail policies."""
+
+
+add_versioned_commands(policy, "policy", lambda workspace: workspace.policies)
+
+
+@click.group()
+def guard() -> None:
+    """Check texts against a guardrail policy."""
+
+
+@guard.command()
+@click.option("--policy", "policy_ref", required=True, metavar="NAME[@REF]", help="The policy.")
+@click.option("--input", "input_text", metavar="TEXT", help="Check TEXT with the input rails.")
+@click.option("--output", "output_text", metavar="TEXT", help="Check TEXT with the output rails.")
+@click.option(
+    "--context",
+    "context_file",
+    type=click.Path(dir_okay=False),
+    help="JSON list of retrieved passages ({id, text, valid_until}) for output rails.",
+)
+@json_option
+@pass_state
+def check(
+    state: CliState,
+    *,
+    policy_ref: str,
+    input_text: str | None,
+    output_text: str | None,
+    context_file: str | None,
+    as_json: bool,
+) -> None:
+    """Run one direction of a policy on a text ('-' reads stdin); exit 1 unless allowed."""
+    if (input_text is None) == (output_text is None):
+        raise click.UsageError("give exactly one of --input TEXT and --output TEXT")
+    loaded = state.workspace().policies.load(policy_ref)
+    context = load_context_file(context_file) if context_file else None
+    if input_text is not None:
+        decision = loaded.check_input(_text(input_text), context)
+    else:
+        decision = loaded.check_output(_text(output_text or ""), context)
+    if as_json:
+        emit_json(decision.to_dict())
+    else:
+        _print_decision(decision)
+    if not decision.allowed:
+        sys.exit(EXIT_NOT_ALLOWED)
+
+
+def _text(value: str) -> str:
+    return sys.stdin.read() if value == "-" else value
+
+
+def _print_decision(decision: Decision) -> None:
+    click.echo(f"{decision.policy} {decision.direction}: {decision.outcome.upper()}")
+    if decision.reason_code:
+        click.echo(f"reason: {decision.reason_code}")
+    for rail in decision.rails:
+        state = "error" if rail.error else "hit" if rail.triggered else "ok"
+        click.echo(f"  {rail.rail:<18} {state:<5} {rail.action:<8} {rail.elapsed_us:8.0f} us")
+        for finding in rail.findings:
+            where = f" [{finding.start}:{finding.end}]" if finding.start is not None else ""
+            click.echo(f"    - {finding.type}{where} {finding.score:.2f}: {finding.reason}")
+        if rail.error:
+            click.echo(f"    ! {rail.error}")
+    if decision.message:
+        click.echo(f"message: {decision.message}")
+    if decision.text:
+        click.echo(f"text: {decision.text}")
+
+
+@click.group()
+def review() -> None:
+    """The queue of items waiting for a person (flagged by guardrails, failed rails)."""
+
+
+@review.command(name="list")
+@click.option("--status", default="open", show_default=True, help="Status to show; 'all' for any.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_state
+def list_reviews(state: CliState, status: str, limit: int, as_json: bool) -> None:
+    """Review items, newest first."""
+    items = state.workspace().reviews.items(status=None if status == "all" else status, limit=limit)
+    if as_json:
+        emit_json(items)
+        return
+    emit_table(
+        ["ID", "CREATED", "ORIGIN", "SUBJECT", "REASON", "STATUS"],
+        [(i.id, i.created_at[:19], i.origin, i.subject, i.reason, i.status) for i in items],
+    )

@@ -1,0 +1,81 @@
+"""The detector interface and the registry of detector kinds a policy may name.
+
+A detector is a small class: `name` (what policies write), `Settings` (a pydantic model that
+validates its settings at push), and `detect(text, context)` returning findings. Detectors
+that need a model get it from `DetectorServices`, lazily, so that a policy without them never
+loads one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+from steerwise.core.guardrails import CheckContext, Finding
+
+if TYPE_CHECKING:
+    from steerwise.models.interface import Embedder
+
+
+class DetectorSettings(BaseModel):
+    """Base of every detector's settings: unknown keys are refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DetectorServices:
+    """What detectors may ask of the workspace: today, the embedder (loaded on first use)."""
+
+    def __init__(self, embedder_factory: Callable[[], Embedder] | None = None) -> None:
+        self._factory = embedder_factory
+        self._embedder: Embedder | None = None
+
+    def embedder(self) -> Embedder:
+        """The embedder detectors share; the bundled MiniLM unless a factory was given."""
+        if self._embedder is None:
+            if self._factory is None:
+                from pathlib import Path
+
+                from steerwise.models.embeddings import build_embedder
+
+                self._embedder = build_embedder("default", root=Path.cwd(), named={})
+            else:
+                self._embedder = self._factory()
+        return self._embedder
+
+
+class Detector(Protocol):
+    """Finds one kind of problem in a text.
+
+    A detector may set `whole_text = True` when it can only judge a complete text (JSON,
+    length, required citations); streamed answers are then held back until it has passed.
+    """
+
+    name: ClassVar[str]
+    Settings: ClassVar[type[DetectorSettings]]
+
+    def detect(self, text: str, context: CheckContext) -> list[Finding]:
+        """Every finding in `text`, with spans where they have one."""
+        ...
+
+
+DetectorFactory = Callable[[Any, DetectorServices], Detector]
+DETECTORS: dict[str, type[Any]] = {}
+
+D = TypeVar("D")
+
+
+def judges_whole_text(detector: object) -> bool:
+    """Whether `detector` needs the complete text (see `Detector`)."""
+    return bool(getattr(detector, "whole_text", False))
+
+
+def register_detector(cls: type[D]) -> type[D]:
+    """Class decorator: make a detector kind available to policies under its `name`."""
+    name = cls.name  # type: ignore[attr-defined]
+    if name in DETECTORS:
+        raise ValueError(f"detector {name!r} is registered twice")
+    DETECTORS[name] = cls
+    return cls

@@ -1,0 +1,214 @@
+"""Answer rails over retrieved context: grounding, citations, freshness of the sources used."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import ClassVar
+
+from pydantic import Field
+
+from steerwise.core.guardrails import CheckContext, ContextDocument, Finding
+from steerwise.guardrails.detectors.base import (
+    DetectorServices,
+    DetectorSettings,
+    register_detector,
+)
+from steerwise.guardrails.text import best_similarities, content_words, numbers_in, sentence_spans
+
+_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
+
+
+def cited_numbers(text: str) -> list[tuple[int, int, int]]:
+    """(number, start, end) of every `[n]` / `[n, m]` citation marker in `text`."""
+    return [
+        (int(part), match.start(), match.end())
+        for match in _CITATION.finditer(text)
+        for part in match.group(1).split(",")
+    ]
+
+
+class GroundingSettings(DetectorSettings):
+    """A sentence is supported when enough of its words, or its meaning, are in the context.
+
+    Every number in a sentence must also appear in the supporting passage.
+    """
+
+    min_word_overlap: float = Field(default=0.6, gt=0.0, le=1.0)
+    min_similarity: float = Field(default=0.7, gt=0.0, le=1.0)
+    use_embeddings: bool = True
+    numbers_must_match: bool = True
+    min_words: int = Field(default=3, ge=1)
+
+
+@register_detector
+class GroundingDetector:
+    """Finds answer sentences the retrieved context does not support."""
+
+    name: ClassVar[str] = "grounding"
+    Settings: ClassVar[type[DetectorSettings]] = GroundingSettings
+
+    def __init__(self, settings: GroundingSettings, services: DetectorServices) -> None:
+        self._settings = settings
+        self._services = services
+
+    def detect(self, text: str, context: CheckContext) -> list[Finding]:
+        """One `unsupported_sentence` finding per sentence without support (all, if no context)."""
+        plain = _CITATION.sub(lambda marker: " " * len(marker[0]), text)
+        spans = [
+            (start, end)
+            for start, end in sentence_spans(plain)
+            if len(content_words(plain[start:end])) >= self._settings.min_words
+        ]
+        if not spans:
+            return []
+        passages = [document.text for document in context.documents]
+        overlaps = [self._overlap(plain[start:end], passages) for start, end in spans]
+        similarities = self._similarities(plain, spans, overlaps, context)
+        return [
+            Finding(
+                self.name,
+                "unsupported_sentence",
+                round(1.0 - max(overlap, similarity), 4),
+                f"sentence {index + 1} is not supported by the {len(passages)} retrieved passages"
+                f" (word overlap {overlap:.2f}, similarity {similarity:.2f})",
+                start,
+                end,
+            )
+            for index, ((start, end), overlap, similarity) in enumerate(
+                zip(spans, overlaps, similarities, strict=True)
+            )
+            if not self._supported(overlap, similarity)
+        ]
+
+    def _supported(self, overlap: float, similarity: float) -> bool:
+        settings = self._settings
+        return overlap >= settings.min_word_overlap or similarity >= settings.min_similarity
+
+    def _overlap(self, sentence: str, passages: list[str]) -> float:
+        """The best share of the sentence's content words found in one passage (numbers too)."""
+        words = content_words(sentence)
+        numbers = numbers_in(sentence)
+        best = 0.0
+        for passage in passages:
+            if self._settings.numbers_must_match and not numbers <= numbers_in(passage):
+                continue
+            best = max(best, len(words & content_words(passage)) / len(words))
+        return best
+
+    def _similarities(
+        self,
+        text: str,
+        spans: list[tuple[int, int]],
+        overlaps: list[float],
+        context: CheckContext,
+    ) -> list[float]:
+        """Embedding similarity for sentences word overlap did not already support."""
+        scores = [0.0] * len(spans)
+        pending = [
+            i for i, overlap in enumerate(overlaps) if overlap < self._settings.min_word_overlap
+        ]
+        if not self._settings.use_embeddings or not pending or not context.documents:
+            return scores
+        pieces = [
+            document.text[start:end]
+            for document in context.documents
+            for start, end in sentence_spans(document.text)
+        ]
+        found = best_similarities(
+            self._services.embedder(), [text[slice(*spans[i])] for i in pending], pieces
+        )
+        for index, score in zip(pending, found, strict=True):
+            sentence_numbers = numbers_in(text[slice(*spans[index])])
+            if not self._settings.numbers_must_match or _numbers_present(sentence_numbers, context):
+                scores[index] = score
+        return scores
+
+
+def _numbers_present(numbers: set[str], context: CheckContext) -> bool:
+    return numbers <= set().union(*(numbers_in(d.text) for d in context.documents))
+
+
+class CitationSettings(DetectorSettings):
+    """`require`: an answer given context must cite at least one passage."""
+
+    require: bool = False
+
+
+@register_detector
+class CitationDetector:
+    """Finds `[n]` markers that point at no retrieved passage, and missing citations."""
+
+    name: ClassVar[str] = "citations"
+    whole_text: ClassVar[bool] = True
+    Settings: ClassVar[type[DetectorSettings]] = CitationSettings
+
+    def __init__(self, settings: CitationSettings, services: DetectorServices) -> None:
+        self._settings = settings
+
+    def detect(self, text: str, context: CheckContext) -> list[Finding]:
+        """`invalid_citation` per marker out of range; `missing_citation` if required and absent."""
+        count = len(context.documents)
+        markers = cited_numbers(text)
+        found = [
+            Finding(
+                self.name,
+                "invalid_citation",
+                1.0,
+                f"cites [{number}] but only {count} passages were retrieved",
+                start,
+                end,
+            )
+            for number, start, end in markers
+            if not 1 <= number <= count
+        ]
+        if self._settings.require and count and not markers:
+            found.append(Finding(self.name, "missing_citation", 1.0, "the answer cites no passage"))
+        return found
+
+
+class FreshnessSettings(DetectorSettings):
+    """`stale`: also refuse sources that are stale for other reasons (TTL, changed on disk)."""
+
+    stale: bool = False
+
+
+@register_detector
+class FreshnessDetector:
+    """Finds answers resting on sources past their `valid_until` (or stale, if set)."""
+
+    name: ClassVar[str] = "freshness"
+    Settings: ClassVar[type[DetectorSettings]] = FreshnessSettings
+
+    def __init__(self, settings: FreshnessSettings, services: DetectorServices) -> None:
+        self._settings = settings
+
+    def detect(self, text: str, context: CheckContext) -> list[Finding]:
+        """One finding per expired (or stale) passage the answer rests on.
+
+        The answer rests on the passages it cites; an answer that cites none rests on all.
+        """
+        today = context.today or date.today().isoformat()
+        return [
+            finding
+            for document in _used_documents(text, context)
+            if (finding := self._check(document, today)) is not None
+        ]
+
+    def _check(self, document: ContextDocument, today: str) -> Finding | None:
+        label = document.document or document.id
+        if document.valid_until is not None and document.valid_until[:10] < today:
+            reason = f"rests on {label}, valid only until {document.valid_until[:10]}"
+            return Finding(self.name, "expired_source", 1.0, reason)
+        if self._settings.stale and document.stale:
+            why = ", ".join(document.stale_reasons) or "stale"
+            return Finding(self.name, "stale_source", 0.8, f"rests on {label}, which is {why}")
+        return None
+
+
+def _used_documents(text: str, context: CheckContext) -> list[ContextDocument]:
+    numbers = {number for number, _, _ in cited_numbers(text)}
+    documents = list(context.documents)
+    if not numbers:
+        return documents
+    return [document for index, document in enumerate(documents, 1) if index in numbers]

@@ -1,0 +1,66 @@
+"""PolicyRegistry: guardrail policies versioned like prompts, compiled on demand."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from steerwise.core.clock import utc_now
+from steerwise.core.guardrails import Decision, PolicySpec, RailResult
+from steerwise.guardrails.checks import check_policy
+from steerwise.guardrails.detectors import DetectorServices
+from steerwise.guardrails.policy import Policy, describe
+from steerwise.guardrails.scrub import scrub
+from steerwise.models.interface import Embedder
+from steerwise.store import Store
+from steerwise.versioning.files import SpecFormat
+from steerwise.versioning.registry import VersionedRegistry
+
+POLICY_FORMAT: SpecFormat[PolicySpec] = SpecFormat(
+    noun="policy", suffix=".policy.yaml", model=PolicySpec.model_validate, check=check_policy
+)
+
+
+class PolicyRegistry(VersionedRegistry[PolicySpec]):
+    """The versioned guardrail policies of one workspace; `load` gives a ready Policy.
+
+    Flags and rail failures are queued in the store's review items, with the checked text
+    scrubbed of personal data and secrets first.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        actor: str,
+        embedder: Callable[[], Embedder] | None = None,
+        label_cache_ttl_s: float = 1.0,
+    ) -> None:
+        super().__init__(store, POLICY_FORMAT, actor=actor, label_cache_ttl_s=label_cache_ttl_s)
+        self._services = DetectorServices(embedder)
+        self._compiled: dict[str, Policy] = {}
+
+    def load(self, ref: str) -> Policy:
+        """The policy version `ref` names, compiled (once per version)."""
+        version = self.get(ref)
+        policy = self._compiled.get(version.ref)
+        if policy is None:
+            policy = Policy(version, self._services, on_event=self._queue)
+            self._compiled[version.ref] = policy
+        return policy
+
+    def _queue(self, kind: str, decision: Decision, rail: RailResult, text: str) -> None:
+        payload = {"decision": describe(decision), "rail": rail.to_dict(), "text": scrub(text)}
+        with self._store.write() as tx:
+            tx.reviews.add(
+                origin=f"guardrail.{kind}",
+                subject=decision.policy,
+                reason=_reason(decision, rail),
+                payload=payload,
+                at=utc_now(),
+            )
+
+
+def _reason(decision: Decision, rail: RailResult) -> str:
+    """`direction.rail.finding-type` of the rail's first finding, or its `rail_error`."""
+    what = rail.findings[0].type if rail.findings else "rail_error"
+    return f"{decision.direction}.{rail.rail}.{what}"

@@ -1,0 +1,1 @@
+"""Versioned specs (prompts, policies): files, references, diffs and the registry."""

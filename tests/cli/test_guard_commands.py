@@ -1,0 +1,160 @@
+"""`steerwise policy`, `guard check`, `review list` and `run --policy` through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from steerwise.demo import pack_path
+from tests.cli.runner import steerwise
+
+POLICY = """\
+name: support
+description: support rails
+input:
+  - detector: pii
+    action: redact
+  - detector: topics
+    action: block
+    settings:
+      use_embeddings: false
+      deny: [{name: legal, keywords: [lawsuit]}]
+output:
+  - detector: grounding
+    action: flag
+    settings: {use_embeddings: false}
+  - detector: freshness
+    action: block
+"""
+
+
+@pytest.fixture(scope="module")
+def ws(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("guard") / "ws"
+    assert steerwise("init", str(root), cwd=root.parent).code == 0
+    (root / "policies").mkdir()
+    (root / "policies" / "support.policy.yaml").write_text(POLICY, encoding="utf-8")
+    assert steerwise("policy", "push", "policies", cwd=root).code == 0
+    return root
+
+
+def test_policy_list_show_label_and_diff(ws: Path) -> None:
+    listed = steerwise("policy", "list", "--json", cwd=ws).json()
+    assert [(p["name"], p["latest_version"]) for p in listed] == [("support", 1)]
+    assert steerwise("policy", "label", "support@1", "production", cwd=ws).code == 0
+    shown = steerwise("policy", "show", "support@production", "--json", cwd=ws).json()
+    assert shown["labels"] == ["production"]
+    assert [r["detector"] for r in shown["spec"]["input"]] == ["pii", "topics"]
+    same = steerwise("policy", "diff", "support@1", "support@production", cwd=ws)
+    assert same.out.strip() == "support@1 and support@production have the same content"
+
+
+def test_guard_check_redacts_and_exits_zero(ws: Path) -> None:
+    outcome = steerwise(
+        "guard",
+        "check",
+        "--policy",
+        "support",
+        "--input",
+        "Mail me: kim@example.org",
+        "--json",
+        cwd=ws,
+    )
+    assert outcome.code == 0, outcome.err
+    decision = outcome.json()
+    assert (decision["outcome"], decision["text"]) == ("redact", "Mail me: [EMAIL_1]")
+    assert decision["placeholders"] == ["[EMAIL_1]"]
+    assert "kim@example.org" not in outcome.out
+
+
+def test_guard_check_blocks_with_exit_one_and_a_reason(ws: Path) -> None:
+    outcome = steerwise(
+        "guard", "check", "--policy", "support@1", "--input", "I will start a lawsuit.", cwd=ws
+    )
+    assert outcome.code == 1
+    assert "support@1 input: BLOCK" in outcome.out
+    assert "reason: input.topics.denied_topic" in outcome.out
+
+
+def test_guard_check_output_with_context_file(ws: Path) -> None:
+    context = ws / "context.json"
+    context.write_text(
+        json.dumps([{"id": "c1", "text": "Returns within 30 days.", "valid_until": "2020-01-01"}]),
+        encoding="utf-8",
+    )
+    outcome = steerwise(
+        "guard",
+        "check",
+        "--policy",
+        "support",
+        "--output",
+        "Returns within 30 days [1].",
+        "--context",
+        str(context),
+        "--json",
+        cwd=ws,
+    )
+    assert outcome.code == 1
+    assert outcome.json()["reason_code"] == "output.freshness.expired_source"
+
+
+def test_flags_reach_the_review_list(ws: Path) -> None:
+    outcome = steerwise(
+        "guard",
+        "check",
+        "--policy",
+        "support",
+        "--output",
+        "Every bike comes with a free helmet.",
+        cwd=ws,
+    )
+    assert outcome.code == 0, outcome.err
+    items = steerwise("review", "list", "--json", cwd=ws).json()
+    assert items[0]["origin"] == "guardrail.flag"
+    assert items[0]["reason"] == "output.grounding.unsupported_sentence"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--policy", "support"], "give exactly one of --input TEXT and --output TEXT"),
+        (["--policy", "nope", "--input", "x"], "unknown policy 'nope'"),
+        (["--policy", "support", "--output", "x", "--context", "missing.json"], "missing.json"),
+    ],
+)
+def test_guard_check_bad_input_exits_two(ws: Path, args: list[str], message: str) -> None:
+    outcome = steerwise("guard", "check", *args, cwd=ws)
+    assert outcome.code == 2
+    assert message in outcome.err
+    assert "Traceback" not in outcome.err
+
+
+def test_bad_policy_file_exits_two_and_names_the_line(ws: Path) -> None:
+    bad = ws / "bad.policy.yaml"
+    bad.write_text("name: bad\ninput:\n  - detector: pii\n    action: shout\n", encoding="utf-8")
+    outcome = steerwise("policy", "push", str(bad), cwd=ws)
+    assert outcome.code == 2
+    assert "bad.policy.yaml:4: input[0].action" in outcome.err
+
+
+def test_run_with_a_policy_redacts_what_the_model_sees(ws: Path) -> None:
+    shutil.copytree(pack_path() / "prompts", ws / "prompts", dirs_exist_ok=True)
+    assert steerwise("prompt", "push", "prompts", cwd=ws).code == 0
+    outcome = steerwise(
+        "run",
+        "support-answer",
+        "--var",
+        "question=I am kim@example.org, can I return a bell?",
+        "--policy",
+        "support",
+        "--json",
+        cwd=ws,
+    )
+    assert outcome.code == 0, outcome.err
+    report = outcome.json()
+    assert report["input"][0]["text"] == "I am [EMAIL_1], can I return a bell?"
+    assert report["runs"][0]["answer"]
+    assert report["outcome"] in ("allow", "flag")

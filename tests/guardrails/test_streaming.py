@@ -1,0 +1,142 @@
+"""Output rails on streamed answers (StreamGate), and guarded runs with the real local model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from steerwise import Workspace
+from steerwise.core.guardrails import CheckContext, ContextDocument
+from steerwise.core.models import ChatParams, StreamDelta
+from steerwise.demo import pack_path
+from steerwise.guardrails.streaming import StreamGate
+from steerwise.pipeline.guarded import GuardedResult
+from tests.guardrails.test_policies import write_policy
+
+STREAMING = """\
+name: streaming
+output:
+  - detector: pii
+    action: redact
+  - detector: topics
+    action: block
+    settings:
+      use_embeddings: false
+      deny: [{name: competitors, keywords: [Velocorp]}]
+"""
+WHOLE = STREAMING + "  - detector: length\n    action: block\n    settings: {max_chars: 60}\n"
+ANSWER = (
+    "Thanks for asking. Write to help@fernhill.example for a label. "
+    "Returns take 30 days. Velocorp does it faster. Goodbye."
+)
+
+
+def deltas(text: str, size: int = 7) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+@pytest.fixture
+def ws(sqlite_workspace: Workspace, tmp_path: Path) -> Workspace:
+    sqlite_workspace.policies.push([write_policy(tmp_path / "a", STREAMING, "streaming")])
+    sqlite_workspace.policies.push(
+        [write_policy(tmp_path / "b", WHOLE.replace("streaming", "whole"), "whole")]
+    )
+    return sqlite_workspace
+
+
+def test_sentences_are_checked_before_release_and_a_bad_one_stops_the_stream(
+    ws: Workspace,
+) -> None:
+    gate = StreamGate(ws.policies.load("streaming"))
+    released = [gate.feed(delta) for delta in deltas(ANSWER)]
+    tail, decision = gate.finish()
+    shown = "".join(released) + tail
+    assert shown == "Thanks for asking. Write to [EMAIL_1] for a label. Returns take 30 days. "
+    assert "help@fernhill" not in "".join(released)
+    assert decision.outcome == "block"
+    assert decision.reason_code == "output.topics.denied_topic"
+    # release happened sentence by sentence, never ahead of its check
+    first_release = next(i for i, piece in enumerate(released) if piece)
+    assert "".join(deltas(ANSWER)[: first_release + 1]).startswith("Thanks for asking. W")
+
+
+def test_a_clean_stream_is_released_whole_and_allowed(ws: Workspace) -> None:
+    gate = StreamGate(ws.policies.load("streaming"))
+    text = "Returns take 30 days. Refunds take 5 days. Thank you"
+    shown = "".join(gate.feed(d) for d in deltas(text))
+    tail, decision = gate.finish()
+    assert shown + tail == text
+    assert (decision.outcome, decision.text) == ("allow", text)
+
+
+def test_whole_text_rails_hold_the_stream_until_they_pass(ws: Workspace) -> None:
+    gate = StreamGate(ws.policies.load("whole"))
+    text = "Returns take 30 days. Refunds take 5 days."
+    assert [gate.feed(d) for d in deltas(text)] == [""] * len(deltas(text))
+    tail, decision = gate.finish()
+    assert (tail, decision.outcome) == (text, "allow")
+    long_gate = StreamGate(ws.policies.load("whole"))
+    too_long = "Returns take 30 days. " * 5
+    assert "".join(long_gate.feed(d) for d in deltas(too_long)) == ""
+    tail, decision = long_gate.finish()
+    assert (tail, decision.outcome, decision.reason_code) == ("", "block", "output.length.too_long")
+
+
+@pytest.fixture(scope="module")
+def model_ws(tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+    root = tmp_path_factory.mktemp("guarded")
+    ws = Workspace.init(root / "ws", actor="user:tester")
+    shutil.copytree(pack_path() / "prompts", root / "prompts")
+    ws.prompts.push([root / "prompts"])
+    policy = (
+        "name: guarded\n"
+        "input:\n  - detector: pii\n    action: redact\n    restore: true\n"
+        "output:\n  - detector: pii\n    action: redact\n"
+        "  - detector: json\n    action: reask\n    max_reasks: 1\n"
+    )
+    ws.policies.push([write_policy(root / "p", policy, "guarded")])
+    ws.policies.push([write_policy(root / "p2", STREAMING, "streaming")])
+    return ws
+
+
+PARAMS = ChatParams(max_tokens=40, temperature=0.0)
+
+
+def test_guarded_run_sends_placeholders_to_the_model_and_reasks(model_ws: Workspace) -> None:
+    question = "My email is jane.doe@example.com. How long do returns take?"
+    result = model_ws.run_guarded(
+        "support-answer", {"question": question}, policy="guarded", params=PARAMS
+    )
+    sent = result.runs[0].prompt.messages[-1]["content"]
+    assert sent == "My email is [EMAIL_1]. How long do returns take?"
+    assert result.input_decisions[0].outcome == "redact"
+    # the answer is prose, not JSON: the json rail asks again once, then the policy refuses
+    first = result.output_decisions[0]
+    assert (first.outcome, first.reason_code) == ("reask", "output.json.invalid_json")
+    assert len(result.runs) == len(result.output_decisions) == 2
+    last = result.output_decisions[-1]
+    if last.outcome == "reask":
+        assert (result.outcome, result.text) == ("block", "I can't help with that request.")
+    else:
+        assert result.outcome in ("allow", "redact")
+
+
+def test_guarded_stream_releases_only_checked_text(model_ws: Workspace) -> None:
+    events = list(
+        model_ws.guarded.stream(
+            "support-answer",
+            {"question": "How long do I have to return a bike light?"},
+            policy=model_ws.policies.load("streaming"),
+            context=CheckContext(documents=(ContextDocument("c1", "Lights: 30 days."),)),
+            params=PARAMS,
+        )
+    )
+    result = events[-1]
+    assert isinstance(result, GuardedResult)
+    shown = "".join(e.text for e in events[:-1] if isinstance(e, StreamDelta))
+    assert len(result.runs) == 1 and result.runs[0].answer.text
+    assert result.output_decisions, "output rails ran on the streamed answer"
+    if result.outcome in ("allow", "redact"):
+        assert shown == result.text
