@@ -29,7 +29,12 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         "1. returns-policy@1  Returns and Refunds Policy > Refunds",
         "- Bronze Service — price: £45 (workshop-servicing)",
         "contradicted A Bronze Service costs £50",
-        "intact: True, 11 events",
+        "support@1  new",
+        "BLOCK input.prompt_injection.instruction_override",
+        "REDACT  -> I am [EMAIL_1], card [CREDIT_CARD_1]: where is my order?",
+        "BLOCK output.freshness.expired_source",
+        "the model saw: My email is [EMAIL_1]. How long do refunds take?",
+        "intact: True, 12 events",
     ):
         assert expected in out, expected
     again = steerwise("demo", "--dir", "tour", cwd=tmp_path)

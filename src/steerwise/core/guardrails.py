@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from steerwise.core.versioning import check_spec_name
+from steerwise.core.versioning import SpecModel
 
 Direction = Literal["input", "output"]
 ActionName = Literal["block", "redact", "reask", "fallback", "flag"]
@@ -157,25 +157,12 @@ class Rail(BaseModel):
         return self.name or self.detector
 
 
-class PolicySpec(BaseModel):
+class PolicySpec(SpecModel):
     """The content of one `*.policy.yaml` file; its hash identifies a version."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    description: str = ""
     refusal: str = "I can't help with that request."
     input: list[Rail] = Field(default_factory=list)
     output: list[Rail] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str) -> str:
-        return check_spec_name(value)
-
-    def content(self) -> dict[str, Any]:
-        """The canonical content that is hashed and stored (defaults included)."""
-        return self.model_dump(mode="json")
 
     def rails(self, direction: Direction) -> list[Rail]:
         """The rails of one direction, in order."""

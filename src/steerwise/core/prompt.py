@@ -5,16 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from steerwise.core.versioning import (
     LABEL_PATTERN,
     NAME_PATTERN,
     LabelMove,
     PushResult,
+    SpecModel,
     SpecSummary,
     SpecVersion,
-    check_spec_name,
 )
 
 RESERVED_LABELS = frozenset({"latest"})
@@ -41,27 +41,14 @@ class ModelChoice(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class PromptSpec(BaseModel):
+class PromptSpec(SpecModel):
     """The content of one `*.prompt.yaml` file; its hash identifies a version."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    name: str
-    description: str = ""
     messages: list[Message] = Field(min_length=1)
     variables: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
     model: ModelChoice | None = None
     response_format: dict[str, Any] | None = None
     includes: list[str] = Field(default_factory=list)
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, value: str) -> str:
-        return check_spec_name(value)
-
-    def content(self) -> dict[str, Any]:
-        """The canonical content that is hashed and stored (defaults included)."""
-        return self.model_dump(mode="json")
 
 
 PromptVersion = SpecVersion[PromptSpec]

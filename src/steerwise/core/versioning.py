@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, Protocol, TypeVar
 
+from pydantic import BaseModel, ConfigDict, field_validator
+
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 LABEL_PATTERN = re.compile(r"^[a-z][a-z0-9_.-]{0,49}$")
 
@@ -18,6 +20,24 @@ def check_spec_name(value: str) -> str:
             " (at most 100 characters)"
         )
     return value
+
+
+class SpecModel(BaseModel):
+    """Base of every spec kept in a `*.KIND.yaml` file: a checked name and a description."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+
+    @field_validator("name")
+    @classmethod
+    def _check_name(cls, value: str) -> str:
+        return check_spec_name(value)
+
+    def content(self) -> dict[str, Any]:
+        """The canonical content that is hashed and stored (defaults included)."""
+        return self.model_dump(mode="json")
 
 
 class VersionedSpec(Protocol):

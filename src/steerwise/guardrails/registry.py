@@ -39,6 +39,11 @@ class PolicyRegistry(VersionedRegistry[PolicySpec]):
         self._services = DetectorServices(embedder)
         self._compiled: dict[str, Policy] = {}
 
+    @property
+    def services(self) -> DetectorServices:
+        """What this registry's detectors share (the embedder and its cache)."""
+        return self._services
+
     def load(self, ref: str) -> Policy:
         """The policy version `ref` names, compiled (once per version)."""
         version = self.get(ref)

@@ -1,6 +1,6 @@
 """Every detector kind a policy may name; importing this package registers them all."""
 
-from steerwise.guardrails.detectors import grounding, limits, pii, topics
+from steerwise.guardrails.detectors import grounding, injection, limits, pii, topics
 from steerwise.guardrails.detectors.base import (
     DETECTORS,
     Detector,
@@ -16,6 +16,7 @@ __all__ = [
     "DetectorServices",
     "DetectorSettings",
     "grounding",
+    "injection",
     "judges_whole_text",
     "limits",
     "pii",

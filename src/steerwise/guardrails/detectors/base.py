@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from steerwise.core.guardrails import CheckContext, Finding
+from steerwise.guardrails.vectors import CachingEmbedder
 
 if TYPE_CHECKING:
     from steerwise.models.interface import Embedder
@@ -26,24 +27,30 @@ class DetectorSettings(BaseModel):
 
 
 class DetectorServices:
-    """What detectors may ask of the workspace: today, the embedder (loaded on first use)."""
+    """What detectors may ask of the workspace: today, the embedder (loaded on first use).
+
+    The embedder is wrapped in a `CachingEmbedder`, so the rails of one check (and the
+    sentences of one streamed answer) embed each text once.
+    """
 
     def __init__(self, embedder_factory: Callable[[], Embedder] | None = None) -> None:
         self._factory = embedder_factory
-        self._embedder: Embedder | None = None
+        self._embedder: CachingEmbedder | None = None
 
-    def embedder(self) -> Embedder:
+    def embedder(self) -> CachingEmbedder:
         """The embedder detectors share; the bundled MiniLM unless a factory was given."""
         if self._embedder is None:
-            if self._factory is None:
-                from pathlib import Path
-
-                from steerwise.models.embeddings import build_embedder
-
-                self._embedder = build_embedder("default", root=Path.cwd(), named={})
-            else:
-                self._embedder = self._factory()
+            self._embedder = CachingEmbedder(self._build())
         return self._embedder
+
+    def _build(self) -> Embedder:
+        if self._factory is not None:
+            return self._factory()
+        from pathlib import Path
+
+        from steerwise.models.embeddings import build_embedder
+
+        return build_embedder("default", root=Path.cwd(), named={})
 
 
 class Detector(Protocol):

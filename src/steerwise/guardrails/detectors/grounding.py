@@ -39,6 +39,8 @@ class GroundingSettings(DetectorSettings):
     use_embeddings: bool = True
     numbers_must_match: bool = True
     min_words: int = Field(default=3, ge=1)
+    max_candidates: int = Field(default=8, ge=1, le=200)
+    """Passage sentences compared by embedding: those sharing the most words with the answer."""
 
 
 @register_detector
@@ -110,19 +112,27 @@ class GroundingDetector:
         ]
         if not self._settings.use_embeddings or not pending or not context.documents:
             return scores
-        pieces = [
-            document.text[start:end]
-            for document in context.documents
-            for start, end in sentence_spans(document.text)
-        ]
-        found = best_similarities(
-            self._services.embedder(), [text[slice(*spans[i])] for i in pending], pieces
-        )
+        questions = [text[slice(*spans[i])] for i in pending]
+        pieces = _candidate_passages(questions, context, self._settings.max_candidates)
+        found = best_similarities(self._services.embedder(), questions, pieces)
         for index, score in zip(pending, found, strict=True):
             sentence_numbers = numbers_in(text[slice(*spans[index])])
             if not self._settings.numbers_must_match or _numbers_present(sentence_numbers, context):
                 scores[index] = score
         return scores
+
+
+def _candidate_passages(sentences: list[str], context: CheckContext, limit: int) -> list[str]:
+    """The passage sentences worth embedding: those sharing the most content words with the
+    answer sentences in question (embedding every passage sentence dominates a check's cost)."""
+    wanted = set().union(*(content_words(sentence) for sentence in sentences))
+    scored = [
+        (len(wanted & content_words(piece)), piece)
+        for document in context.documents
+        for piece in (document.text[start:end] for start, end in sentence_spans(document.text))
+    ]
+    ranked = sorted((item for item in scored if item[0] > 0), key=lambda item: -item[0])
+    return [piece for _, piece in ranked[:limit]]
 
 
 def _numbers_present(numbers: set[str], context: CheckContext) -> bool:

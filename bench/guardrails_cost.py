@@ -1,0 +1,195 @@
+"""What a guardrail check costs: microseconds per check with the full example policy, per
+rail, and as a share of a local-model request's latency (target: under 2%).
+
+    .venv/bin/python bench/guardrails_cost.py [--repeats 5] [--calls 30] [--requests 5]
+
+The policy is the demo pack's `support` policy (prompt injection, PII, topics and length in;
+PII, citations, freshness and grounding out). The input is a 1 kB customer message holding
+personal data; the output is a 1 kB answer with citations, checked against the three passages
+hybrid search returned from the demo documents. The request is `support-answer` on the
+bundled SmolLM2-135M (llama.cpp, default parameters: at most 200 tokens), with the same
+passages as context. Medians of `--repeats` runs of `--calls` checks each, after a warm-up;
+every check is cold (the embedding cache is emptied first), as the first check of a request is.
+Two variants show where the time goes: `support-lexical` (topics by keyword, grounding by word
+overlap) and `support-patterns` (that, and prompt injection by patterns alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from steerwise import Workspace
+from steerwise.core.guardrails import CheckContext
+from steerwise.demo import pack_path
+from steerwise.guardrails.context import context_from_hits
+from steerwise.retrieval import number_context
+from timing import per_call
+
+RESULTS = Path(__file__).resolve().parent / "results" / "guardrails_cost.json"
+QUESTION = "How long does a refund take after I return a bike, and who pays for postage?"
+MESSAGE = (
+    "Hello, I bought a hybrid bike from your Leeds store three weeks ago and it does not fit "
+    "me as well as I hoped. I would like to return it. My name is on the order and you can "
+    "reach me at sam.taylor@example.co.uk or on 0113 496 0321 during the day. I paid with my "
+    "card and would like the refund to go back to it if possible. The bike has been ridden "
+    "twice, only on dry roads, and I still have the box, the receipt and the spare parts bag. "
+    "Could you tell me how long a refund takes after I return a bike, who pays for the "
+    "postage or the collection, and whether I can bring it to the York store instead, which "
+    "is closer to my office? I would also like to know if there is a restocking fee for "
+    "bikes. I could not find it in the policy on your web site. Thank you for your help, and "
+    "sorry for the long message; I wanted to give you everything you might need at once. "
+    "My order number is 48213 and it was delivered on the 3rd. I look forward to your reply, "
+    "and thanks again for all your help with this."
+)
+ANSWER = (
+    "Thank you for your message. You can return a bike within 30 days of delivery as long as "
+    "it is in resaleable condition with its receipt [1]. Refunds are paid to the original "
+    "payment method once the bike has been inspected [1]. You are welcome to bring it to "
+    "either store, including York [1]. Postage and collection are free for faulty items; for "
+    "change-of-mind returns the cost of collection is deducted from the refund [1]. We do "
+    "not charge a restocking fee for bikes returned in resaleable condition [2]. If you have "
+    "the original box, please use it, as it protects the frame in transit. When your refund "
+    "has been issued you will receive an email confirmation [1]. If anything is unclear, "
+    "please reply to this message or call Customer Care and we will be happy to help you. "
+    "Keep the receipt with the bike until the refund arrives, in case we need it. "
+    "Enjoy your riding in the meantime, and thank you very much for shopping with Fernhill "
+    "Cycles, the co-operative!"
+)
+
+
+def variant(root: Path, name: str, *, patterns_only: bool) -> Path:
+    """The demo policy with topics by keyword and grounding by word overlap; with
+    `patterns_only` the injection rail uses no embeddings either."""
+    text = (pack_path() / "policies" / "support.policy.yaml").read_text(encoding="utf-8")
+    text = text.replace("name: support\n", f"name: {name}\n")
+    if patterns_only:
+        text = text.replace(
+            "  - detector: prompt_injection\n    action: block\n",
+            "  - detector: prompt_injection\n    action: block\n"
+            "    settings: {use_embeddings: false}\n",
+        )
+    text = text.replace(
+        '          examples: ["Can I take the shop to court over a faulty bike?"]\n', ""
+    )
+    text = text.replace(
+        "  - detector: grounding\n    action: flag\n",
+        "  - detector: grounding\n    action: flag\n    settings: {use_embeddings: false}\n",
+    )
+    path = root / f"{name}.policy.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def workspace(root: Path) -> Workspace:
+    """A workspace with the demo pack's prompts, documents, snapshot and policies."""
+    ws = Workspace.init(root, actor="user:bench")
+    pack = pack_path()
+    ws.prompts.push([pack / "prompts"])
+    ws.policies.push(
+        [
+            pack / "policies",
+            variant(root.parent, "support-lexical", patterns_only=False),
+            variant(root.parent, "support-patterns", patterns_only=True),
+        ]
+    )
+    ws.sources.add([pack / "docs"], owner="policy-team")
+    ws.index.build()
+    return ws
+
+
+def rail_medians(decisions: list[Any]) -> dict[str, float]:
+    """Median microseconds per rail over many decisions."""
+    times: dict[str, list[float]] = {}
+    for decision in decisions:
+        for rail in decision.rails:
+            times.setdefault(rail.rail, []).append(rail.elapsed_us)
+    return {name: round(statistics.median(values), 1) for name, values in times.items()}
+
+
+def request_latency(ws: Workspace, variables: dict[str, str], requests: int) -> float:
+    """Median seconds of one local-model request (after a warm-up that loads the model)."""
+    ws.run("support-answer", variables)
+    latencies = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        ws.run("support-answer", variables)
+        latencies.append(time.perf_counter() - started)
+    return statistics.median(latencies)
+
+
+def measure(
+    ws: Workspace, name: str, context: CheckContext, repeats: int, calls: int
+) -> dict[str, Any]:
+    """Cold checks (nothing embedded yet) of the 1 kB input and output with one policy."""
+    policy = ws.policies.load(name)
+    inputs = [policy.check_input(MESSAGE) for _ in range(5)]  # warm-up: loads the embedder
+    outputs = [policy.check_output(ANSWER, context) for _ in range(5)]
+    cache = ws.policies.services.embedder()
+
+    def cold_input(_: int) -> None:
+        cache.clear()  # a new request: nothing embedded yet
+        inputs.append(policy.check_input(MESSAGE))
+
+    def cold_output(_: int) -> None:
+        cache.clear()
+        outputs.append(policy.check_output(ANSWER, context))
+
+    input_s = per_call(cold_input, calls, repeats)
+    output_s = per_call(cold_output, calls, repeats)
+    return {
+        "input_outcome": inputs[-1].outcome,
+        "output_outcome": outputs[-1].outcome,
+        "check_input_us": round(input_s * 1e6, 1),
+        "check_output_us": round(output_s * 1e6, 1),
+        "input_rails_us": rail_medians(inputs[5:]),
+        "output_rails_us": rail_medians(outputs[5:]),
+        "check_both_s": input_s + output_s,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=30)
+    parser.add_argument("--requests", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        ws = workspace(Path(folder) / "ws")
+        try:
+            hits = ws.search(QUESTION, options=ws.default_search_options(k=3))
+            context = context_from_hits(hits, question=QUESTION)
+            policies = {
+                name: measure(ws, name, context, args.repeats, args.calls)
+                for name in ("support", "support-lexical", "support-patterns")
+            }
+            variables = {"question": QUESTION, "context": number_context(hits)}
+            request_s = request_latency(ws, variables, args.requests)
+        finally:
+            ws.close()
+    for figures in policies.values():
+        figures["share_of_request"] = round(figures.pop("check_both_s") / request_s, 4)
+    found: dict[str, Any] = {
+        "input_chars": len(MESSAGE),
+        "output_chars": len(ANSWER),
+        "request_s": round(request_s, 3),
+        "policies": policies,
+    }
+    found["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
+    found["load_average"] = os.getloadavg()[0]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(found, indent=2))
+
+
+if __name__ == "__main__":
+    main()

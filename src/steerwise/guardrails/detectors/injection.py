@@ -1,0 +1,317 @@
+"""Prompt injection and jailbreak: offline, multilingual, in the text and in retrieved passages.
+
+How a text is scored:
+
+1. It is normalised (`steerwise.guardrails.normalise`): NFKC, invisibles removed, accents
+   dropped, lower case, spaced-out letters joined, homoglyphs and leetspeak folded; embedded
+   base64 and hex runs are decoded into views of their own.
+2. Patterns (`injection_patterns`) per category and language run on every view. The pattern
+   score `p` is the noisy-OR of each category's strongest match weight.
+3. The text is cut into segments: the whole text, its sentences (grouped into at most
+   `max_segments` windows) and each decoded payload. Each embedding scorer
+   (`injection_scoring`: similarity to exemplars, and a classifier when `classifier` names
+   one that `fit_classifier` fitted) scores every segment; a scorer's text score `s_i` is
+   its best segment's.
+4. The combined score is the noisy-OR `1 - (1 - w_p p) * prod_i (1 - w_i s_i)` with the
+   weights of the settings; the text is flagged when it reaches `threshold`.
+
+With `scan_context`, each `CheckContext.documents` passage is scored the same way; a passage
+that reaches the threshold gives an `indirect_injection` finding naming the passage.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar, Self
+
+from pydantic import Field, model_validator
+
+from steerwise.core.guardrails import CheckContext, Finding
+from steerwise.guardrails.detectors.base import (
+    DetectorServices,
+    DetectorSettings,
+    register_detector,
+)
+from steerwise.guardrails.injection_patterns import (
+    PatternMatch,
+    describe,
+    find_in_view,
+    pattern_score,
+)
+from steerwise.guardrails.injection_scoring import (
+    NGRAM_SIZES,
+    Exemplar,
+    InjectionScorer,
+    LogisticScorer,
+    LogisticWeights,
+    SimilarityScorer,
+    combine,
+    fit_logistic,
+    load_classifier,
+    load_exemplars,
+)
+from steerwise.guardrails.normalise import NormalisedText, normalise, views
+from steerwise.models.interface import Embedder
+
+DEFAULT_THRESHOLD = 0.65
+_BOUNDARY = re.compile(r"(?<=[.!?;:\u3002\uff01\uff1f])\s+|\s*\n\s*|\s*\\n\s*")
+_MIN_SEGMENT = 12
+_WHOLE_UP_TO = 500
+_MAX_FINDINGS = 10
+
+
+class InjectionSettings(DetectorSettings):
+    """Settings of the `prompt_injection` detector."""
+
+    threshold: float = Field(DEFAULT_THRESHOLD, ge=0.0, le=1.0)
+    """Combined score at which a text is flagged (tuned on deepset's train split)."""
+    use_embeddings: bool = True
+    """Score similarity to exemplars with the default embedder; off: patterns only."""
+    exemplars: str | None = None
+    """A JSONL file of extra exemplars, {"text", "label"} with label 1 = attack."""
+    scan_context: bool = True
+    """Also score the retrieved passages of the check's context (indirect injection)."""
+    classifier: str | None = None
+    """A JSON file written by `injection_scoring.save_classifier`, to join the scorers."""
+    pattern_weight: float = Field(1.0, ge=0.0, le=1.0)
+    similarity_weight: float = Field(1.0, ge=0.0, le=1.0)
+    classifier_weight: float = Field(1.0, ge=0.0, le=1.0)
+    max_segments: int = Field(12, ge=1, le=64)
+    """At most this many sentence windows per text are embedded (plus the whole text)."""
+
+    @model_validator(mode="after")
+    def _classifier_needs_embeddings(self) -> Self:
+        if self.classifier is not None and not self.use_embeddings:
+            raise ValueError("a classifier scores embeddings: it needs use_embeddings = true")
+        return self
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of a text that is embedded: its normalised text and its original span."""
+
+    text: str
+    start: int | None = None
+    end: int | None = None
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One text's score per component ("patterns", "similarity", "classifier"), combined.
+
+    `best` is the component with the largest weighted score, `segment` its best segment
+    (-1 for patterns, which score the whole text).
+    """
+
+    scores: dict[str, float]
+    combined: float
+    best: str
+    segment: int
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the text-only steps found in one text: pattern matches and segments."""
+
+    source: str | None
+    matches: list[PatternMatch]
+    segments: list[Segment]
+
+
+def _pieces(text: str, max_segments: int) -> list[tuple[int, int]]:
+    """Sentence spans of `text`; short ones join the next; grouped to at most max_segments."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for boundary in [*_BOUNDARY.finditer(text), None]:
+        end = boundary.start() if boundary else len(text)
+        if spans and len(text[spans[-1][0] : spans[-1][1]]) < _MIN_SEGMENT:
+            spans[-1] = (spans[-1][0], end)
+        elif text[start:end].strip():
+            spans.append((start, end))
+        start = boundary.end() if boundary else len(text)
+    if not spans:
+        return []
+    size = -(-len(spans) // max_segments)
+    return [
+        (spans[i][0], spans[min(i + size, len(spans)) - 1][1]) for i in range(0, len(spans), size)
+    ]
+
+
+def segment(found: Sequence[NormalisedText], *, max_segments: int = 12) -> list[Segment]:
+    """The whole normalised text (unless long), its sentence windows, each decoded payload.
+
+    A long text is covered by its windows; embedding it whole as well would double the cost
+    for a vector the model truncates anyway.
+    """
+    main = found[0]
+    pieces = _pieces(main.text, max_segments)
+    chosen = [Segment(main.text)] if len(pieces) < 2 or len(main.text) <= _WHOLE_UP_TO else []
+    if len(pieces) > 1:
+        chosen += [Segment(main.text[s:e], *main.original_span(s, e)) for s, e in pieces]
+    chosen += [Segment(view.text, *(view.span or (None, None))) for view in found[1:]]
+    return chosen
+
+
+def fit_classifier(
+    texts: Sequence[str],
+    labels: Sequence[int],
+    embedder: Embedder,
+    *,
+    l2: float = 0.1,
+    sizes: tuple[int, int] = NGRAM_SIZES,
+) -> LogisticWeights:
+    """Fit the classifier for the `classifier` setting on labelled texts (1 = attack).
+
+    Every sentence window of a benign text is benign too, so they join the training rows as
+    negatives: the detector scores windows, and must not flag a benign one. (A window of an
+    attack may be benign, so attacks are kept whole.) Save it with `save_classifier`.
+    """
+    rows, targets = list(texts), [int(label) for label in labels]
+    for text, label in zip(texts, labels, strict=True):
+        folded = normalise(text).text
+        windows = _pieces(folded, 12) if label == 0 else []
+        if len(windows) > 1:
+            rows += [folded[start:end] for start, end in windows]
+            targets += [0] * len(windows)
+    return fit_logistic(rows, targets, embedder, l2=l2, sizes=sizes)
+
+
+def _match_type(match: PatternMatch) -> str:
+    decoded = any(step.endswith(" decoding") for step in match.transforms)
+    return "encoded_payload" if decoded else match.pattern.category
+
+
+def _strongest_apart(matches: Sequence[PatternMatch]) -> list[PatternMatch]:
+    """The strongest matches that do not overlap one another, by position."""
+    kept: list[PatternMatch] = []
+    for match in sorted(matches, key=lambda m: -m.pattern.weight):
+        if all(match.end <= other.start or other.end <= match.start for other in kept):
+            kept.append(match)
+    return sorted(kept, key=lambda m: m.start)[:_MAX_FINDINGS]
+
+
+@register_detector
+class InjectionDetector:
+    """Flags prompt injection and jailbreak attempts by patterns and embedding similarity."""
+
+    name: ClassVar[str] = "prompt_injection"
+    Settings: ClassVar[type[DetectorSettings]] = InjectionSettings
+
+    def __init__(self, settings: InjectionSettings, services: DetectorServices) -> None:
+        self.settings = settings
+        self._services = services
+        extra = Path(settings.exemplars).expanduser() if settings.exemplars else None
+        self._exemplars: list[Exemplar] = load_exemplars(extra)
+        self._weights: LogisticWeights | None = None
+        if settings.classifier:
+            self._weights = load_classifier(Path(settings.classifier).expanduser())
+        self._scorers: list[tuple[str, float, InjectionScorer]] | None = None
+        self._similarity: SimilarityScorer | None = None
+
+    def scorers(self) -> list[tuple[str, float, InjectionScorer]]:
+        """(name, weight, scorer) of each embedding scorer in use; loads the embedder once."""
+        if self._scorers is None:
+            scorers: list[tuple[str, float, InjectionScorer]] = []
+            if self.settings.use_embeddings:
+                embedder = self._services.embedder()
+                self._similarity = SimilarityScorer(embedder, self._exemplars)
+                scorers.append(("similarity", self.settings.similarity_weight, self._similarity))
+                if self._weights is not None:
+                    classifier = LogisticScorer(embedder, self._weights)
+                    scorers.append(("classifier", self.settings.classifier_weight, classifier))
+            self._scorers = scorers
+        return self._scorers
+
+    def analyse(self, text: str, source: str | None = None) -> Analysis:
+        """Pattern matches in every view of `text`, and the segments to embed."""
+        found = views(text)
+        matches = [match for view in found for match in find_in_view(view)]
+        segments = segment(found, max_segments=self.settings.max_segments)
+        return Analysis(source, matches, segments if self.settings.use_embeddings else [])
+
+    def evidence(self, texts: Sequence[str]) -> list[Evidence]:
+        """Each text's score per component and combined (no context): for tuning and reports."""
+        return self._evidence([self.analyse(text) for text in texts])
+
+    def scores(self, texts: Sequence[str]) -> list[float]:
+        """The combined score of each text (no context)."""
+        return [found.combined for found in self.evidence(texts)]
+
+    def detect(self, text: str, context: CheckContext) -> list[Finding]:
+        """Findings in `text` and, with `scan_context`, one per suspicious passage."""
+        analyses = [self.analyse(text)]
+        if self.settings.scan_context:
+            analyses += [self.analyse(doc.text, doc.id) for doc in context.documents]
+        findings: list[Finding] = []
+        for analysis, found in zip(analyses, self._evidence(analyses), strict=True):
+            if found.combined >= self.settings.threshold:
+                findings += self._findings(analysis, found)
+        return findings
+
+    def _evidence(self, analyses: Sequence[Analysis]) -> list[Evidence]:
+        """Score every segment of every analysis in one batch, then weigh each analysis."""
+        texts = [piece.text for analysis in analyses for piece in analysis.segments]
+        scorers = self.scorers() if texts else []
+        table = [(name, weight, scorer.score(texts)) for name, weight, scorer in scorers]
+        results = []
+        offset = 0
+        for analysis in analyses:
+            count = len(analysis.segments)
+            columns = [
+                (name, weight, values[offset : offset + count]) for name, weight, values in table
+            ]
+            results.append(self._weigh(analysis, columns))
+            offset += count
+        return results
+
+    def _weigh(
+        self, analysis: Analysis, columns: Sequence[tuple[str, float, list[float]]]
+    ) -> Evidence:
+        """Each component's text score (its best segment's) and their noisy-OR."""
+        scores = {"patterns": pattern_score(analysis.matches)}
+        weights = [self.settings.pattern_weight]
+        best, segment_index, strongest = "patterns", -1, scores["patterns"] * weights[0]
+        for name, weight, own in columns:
+            index = max(range(len(own)), key=own.__getitem__)
+            scores[name] = own[index]
+            weights.append(weight)
+            if own[index] * weight > strongest:
+                best, segment_index, strongest = name, index, own[index] * weight
+        combined = combine(list(scores.values()), weights)
+        return Evidence(scores, combined, best, segment_index)
+
+    def _findings(self, analysis: Analysis, found: Evidence) -> list[Finding]:
+        matches = _strongest_apart(analysis.matches)
+        combined = found.combined
+        if analysis.source is not None:
+            reason = describe(matches[0]) if matches else self._resemblance(analysis, found)[1]
+            return [
+                Finding(
+                    self.name,
+                    "indirect_injection",
+                    combined,
+                    f"retrieved document {analysis.source!r}: {reason}",
+                )
+            ]
+        if matches:
+            return [
+                Finding(self.name, _match_type(m), combined, describe(m), m.start, m.end)
+                for m in matches
+            ]
+        kind, reason = self._resemblance(analysis, found)
+        piece = analysis.segments[found.segment] if found.segment >= 0 else Segment("")
+        return [Finding(self.name, kind, combined, reason, piece.start, piece.end)]
+
+    def _resemblance(self, analysis: Analysis, found: Evidence) -> tuple[str, str]:
+        """Type and reason of a text flagged by an embedding scorer, not by patterns."""
+        value = found.scores[found.best]
+        if found.best == "classifier":
+            return "prompt_injection", f"trained classifier score {value:.2f}"
+        if found.best != "similarity" or self._similarity is None:
+            return "prompt_injection", "the combined score reached the threshold"
+        nearest = self._similarity.nearest_attack(analysis.segments[found.segment].text)
+        kind = nearest.category or "prompt_injection"
+        return kind, f"resembles known {kind.replace('_', ' ')} attacks (similarity {value:.2f})"

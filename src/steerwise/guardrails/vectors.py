@@ -1,0 +1,77 @@
+"""Embeddings shared by the rails of a check: each text reaches the model once.
+
+A check embeds the same texts several times (the injection rail's segments, the grounding
+rail's passages, every sentence of a streamed answer against the same passages); the
+`CachingEmbedder` keeps recent vectors so only unseen texts are embedded, in batches of
+similar length.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from steerwise.models.interface import Embedder
+
+Vectors = npt.NDArray[np.float32]
+
+
+class CachingEmbedder:
+    """An embedder that remembers its latest vectors, so that scorers share one embedding."""
+
+    def __init__(self, embedder: Embedder, *, size: int = 4096) -> None:
+        self.inner = embedder
+        self._size = size
+        self._vectors: OrderedDict[str, Vectors] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        """The wrapped embedder's id."""
+        return self.inner.model_id
+
+    @property
+    def dimension(self) -> int:
+        """The wrapped embedder's vector length."""
+        return self.inner.dimension
+
+    def clear(self) -> None:
+        """Forget every vector (benchmarks use it to time cold checks)."""
+        with self._lock:
+            self._vectors.clear()
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One unit row per text; only texts not seen lately reach the model."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = {
+            text: vector
+            for group in _length_groups(missing)
+            for text, vector in zip(group, self.inner.embed(group), strict=True)
+        }
+        with self._lock:
+            self._vectors.update(fresh)
+            rows = [self._vectors[text] for text in texts]
+            for text in texts:
+                self._vectors.move_to_end(text)
+            while len(self._vectors) > self._size:
+                self._vectors.popitem(last=False)
+        return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+def _length_groups(texts: Sequence[str]) -> list[list[str]]:
+    """Texts by length, in groups whose longest is at most twice the shortest.
+
+    A batch is padded to its longest text, so one long text among short ones would make
+    every short one cost as much as the long one.
+    """
+    groups: list[list[str]] = []
+    for text in sorted(texts, key=len):
+        if not groups or len(text) > 2 * max(len(groups[-1][0]), 32):
+            groups.append([])
+        groups[-1].append(text)
+    return groups
