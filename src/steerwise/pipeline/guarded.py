@@ -63,7 +63,7 @@ class GuardedRunner:
         params: ChatParams | None = None,
     ) -> GuardedResult:
         """Check inputs, run, check the answer (re-asking where a rail says so)."""
-        inputs = self._check_inputs(policy, variables)
+        inputs = self._check_inputs(policy, variables, context)
         if inputs.refused is not None:
             return _refused(inputs, inputs.refused)
         runs = [self._runner.run(ref, inputs.variables, model=model, params=params)]
@@ -96,7 +96,7 @@ class GuardedRunner:
         params: ChatParams | None = None,
     ) -> Iterator[StreamDelta | GuardedResult]:
         """Yield checked text as it is released, then the GuardedResult."""
-        inputs = self._check_inputs(policy, variables)
+        inputs = self._check_inputs(policy, variables, context)
         if inputs.refused is not None:
             yield StreamDelta(_shown(inputs.refused))
             yield _refused(inputs, inputs.refused)
@@ -120,12 +120,16 @@ class GuardedRunner:
         yield GuardedResult(text, streamed, inputs.decisions, gate.decisions, runs)
 
     @staticmethod
-    def _check_inputs(policy: Policy, variables: Mapping[str, Any]) -> _Inputs:
+    def _check_inputs(
+        policy: Policy, variables: Mapping[str, Any], context: CheckContext | None
+    ) -> _Inputs:
+        """Each string variable through the input rails; the retrieved passages go along, so
+        an injection rail with `scan_context` catches instructions hidden in them."""
         inputs = _Inputs(dict(variables), [], {})
         for name, value in variables.items():
             if not isinstance(value, str):
                 continue
-            decision = policy.check_input(value, placeholders=inputs.placeholders)
+            decision = policy.check_input(value, context, inputs.placeholders)
             inputs.decisions.append(decision)
             if not decision.allowed:
                 inputs.refused = decision
