@@ -32,9 +32,12 @@ def models(tmp_path_factory: pytest.TempPathFactory) -> ModelRegistry:
 
 def test_answers_deterministically_at_temperature_zero(models: ModelRegistry) -> None:
     first = models.chat(LOCAL, QUESTION, GREEDY)
+    other = [QUESTION[0], {"role": "user", "content": "What is the capital of Germany?"}]
+    models.chat(LOCAL, other, GREEDY)  # whatever ran before must not change the answer
     second = models.chat(LOCAL, QUESTION, GREEDY)
+    third = models.chat(LOCAL, QUESTION, GREEDY)
     assert first.text.strip()
-    assert first.text == second.text
+    assert first.text == second.text == third.text
     assert first.model == LOCAL
     assert first.usage.input_tokens > 10
     assert 0 < first.usage.output_tokens <= 24

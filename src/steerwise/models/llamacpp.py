@@ -121,6 +121,11 @@ class LlamaCppChatModel:
     ) -> tuple[Any, _Deadline, float]:
         timeout = params.timeout_s or self._timeout_s
         deadline = _Deadline(time.monotonic() + timeout, self.llama.token_eos())
+        # Evaluate the whole prompt every time: reusing the cached prefix of the previous
+        # call evaluates the last tokens one by one, whose logits differ slightly from a batch
+        # evaluation's, so the same request could give a different greedy answer (replays and
+        # evals need the same answer for the same input).
+        self.llama.reset()
         try:
             answer = self.llama.create_chat_completion(
                 messages=list(messages), stream=stream, **self._arguments(params, deadline)
