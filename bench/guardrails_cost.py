@@ -167,7 +167,7 @@ def main() -> None:
         ws = workspace(Path(folder) / "ws")
         try:
             hits = ws.search(QUESTION, options=ws.default_search_options(k=3))
-            context = context_from_hits(hits, question=QUESTION)
+            context = context_from_hits(hits)
             policies = {
                 name: measure(ws, name, context, args.repeats, args.calls)
                 for name in ("support", "support-lexical", "support-patterns")

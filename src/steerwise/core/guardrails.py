@@ -65,7 +65,6 @@ class CheckContext:
 
     documents: tuple[ContextDocument, ...] = ()
     citations: tuple[str, ...] = ()
-    question: str = ""
     today: str | None = None
     response_schema: dict[str, Any] | None = None
 

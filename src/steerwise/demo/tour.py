@@ -162,7 +162,7 @@ def _guard_answers(ws: Workspace, policy: Policy, say: Say) -> None:
     expired = next((n for n, hit in enumerate(hits, 1) if hit.freshness.stale), None)
     if expired is not None:
         answer = f"Yes, we match any local shop's lower price [{expired}]."
-        decision = policy.check_output(answer, context_from_hits(hits, question=question))
+        decision = policy.check_output(answer, context_from_hits(hits))
         say(f'$ steerwise guard check --policy support --output "{answer}" --context hits.json')
         say(f"  {decision.outcome.upper()} {decision.reason_code}")
         for finding in decision.findings:

@@ -28,9 +28,9 @@ def _text_or_none(value: Any) -> str | None:
     return str(value) if value else None
 
 
-def context_from_hits(hits: Sequence[SearchHit], *, question: str = "") -> CheckContext:
+def context_from_hits(hits: Sequence[SearchHit]) -> CheckContext:
     """The context of an answer written from `hits`, numbered as `number_context` numbers them."""
-    return CheckContext(documents=tuple(map(document_from_hit, hits)), question=question)
+    return CheckContext(documents=tuple(map(document_from_hit, hits)))
 
 
 def load_context_file(path: str) -> CheckContext:

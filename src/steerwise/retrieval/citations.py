@@ -37,15 +37,26 @@ def number_context(hits: Sequence[SearchHit]) -> str:
     return "\n\n".join(blocks)
 
 
+def citation_markers(text: str) -> list[tuple[int, int, int]]:
+    """(number, start, end) of every citation marker in `text` (`[2]`, `[1, 3]`), in order."""
+    return [
+        (int(part), match.start(), match.end())
+        for match in _MARKER.finditer(text)
+        for part in match.group(1).split(",")
+    ]
+
+
+def blank_citations(text: str) -> str:
+    """`text` with each citation marker replaced by spaces (offsets stay valid)."""
+    return _MARKER.sub(lambda marker: " " * len(marker[0]), text)
+
+
 def find_citations(answer: str, hits: Sequence[SearchHit]) -> list[Citation]:
     """Every citation marker in `answer` (`[2]`, `[1, 3]`), in order, resolved to its hit."""
-    found = []
-    for match in _MARKER.finditer(answer):
-        for part in match.group(1).split(","):
-            number = int(part)
-            hit = hits[number - 1] if 1 <= number <= len(hits) else None
-            found.append(Citation(number, match.start(), match.end(), hit))
-    return found
+    return [
+        Citation(number, start, end, hits[number - 1] if 1 <= number <= len(hits) else None)
+        for number, start, end in citation_markers(answer)
+    ]
 
 
 def cited_documents(citations: Sequence[Citation]) -> list[str]:

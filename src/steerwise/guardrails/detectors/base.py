@@ -68,7 +68,6 @@ class Detector(Protocol):
         ...
 
 
-DetectorFactory = Callable[[Any, DetectorServices], Detector]
 DETECTORS: dict[str, type[Any]] = {}
 
 D = TypeVar("D")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import ClassVar
 
@@ -15,17 +14,7 @@ from steerwise.guardrails.detectors.base import (
     register_detector,
 )
 from steerwise.guardrails.text import best_similarities, content_words, numbers_in, sentence_spans
-
-_CITATION = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-
-
-def cited_numbers(text: str) -> list[tuple[int, int, int]]:
-    """(number, start, end) of every `[n]` / `[n, m]` citation marker in `text`."""
-    return [
-        (int(part), match.start(), match.end())
-        for match in _CITATION.finditer(text)
-        for part in match.group(1).split(",")
-    ]
+from steerwise.retrieval.citations import blank_citations, citation_markers
 
 
 class GroundingSettings(DetectorSettings):
@@ -56,7 +45,7 @@ class GroundingDetector:
 
     def detect(self, text: str, context: CheckContext) -> list[Finding]:
         """One `unsupported_sentence` finding per sentence without support (all, if no context)."""
-        plain = _CITATION.sub(lambda marker: " " * len(marker[0]), text)
+        plain = blank_citations(text)
         spans = [
             (start, end)
             for start, end in sentence_spans(plain)
@@ -159,7 +148,7 @@ class CitationDetector:
     def detect(self, text: str, context: CheckContext) -> list[Finding]:
         """`invalid_citation` per marker out of range; `missing_citation` if required and absent."""
         count = len(context.documents)
-        markers = cited_numbers(text)
+        markers = citation_markers(text)
         found = [
             Finding(
                 self.name,
@@ -217,7 +206,7 @@ class FreshnessDetector:
 
 
 def _used_documents(text: str, context: CheckContext) -> list[ContextDocument]:
-    numbers = {number for number, _, _ in cited_numbers(text)}
+    numbers = {number for number, _, _ in citation_markers(text)}
     documents = list(context.documents)
     if not numbers:
         return documents
