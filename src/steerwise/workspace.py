@@ -116,6 +116,7 @@ class Workspace:
             store,
             actor=actor,
             embedder=lambda: self.models.embedder("default"),
+            models=lambda: self.models,
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
         self.reviews = ReviewQueue(store)
@@ -223,7 +224,8 @@ class Workspace:
             AuditLog.record(tx, self.actor, entry)
 
     def close(self) -> None:
-        """Release the store's connections and open snapshots."""
+        """Store queued decisions; release the store's connections and open snapshots."""
+        self.policies.close()
         self.index.close()
         self.store.close()
 

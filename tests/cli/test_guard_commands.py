@@ -1,4 +1,4 @@
-"""`steerwise policy`, `guard check`, `review list` and `run --policy` through the real CLI."""
+"""`steerwise policy`, `guard check|decisions`, `review list`, `run --policy` through the CLI."""
 
 from __future__ import annotations
 
@@ -115,6 +115,23 @@ def test_flags_reach_the_review_list(ws: Path) -> None:
     items = steerwise("review", "list", "--json", cwd=ws).json()
     assert items[0]["origin"] == "guardrail.flag"
     assert items[0]["reason"] == "output.grounding.unsupported_sentence"
+
+
+def test_every_check_is_stored_with_its_reason(ws: Path) -> None:
+    steerwise("guard", "check", "--policy", "support", "--input", "I sue: lawsuit!", cwd=ws)
+    steerwise("guard", "check", "--policy", "support", "--input", "Mail lee@example.org", cwd=ws)
+    stored = steerwise("guard", "decisions", "--policy", "support", "--json", cwd=ws)
+    assert stored.code == 0, stored.err
+    newest, before = stored.json()[:2]
+    assert (newest["outcome"], newest["policy"]) == ("redact", "support@1")
+    assert newest["rails"][0]["findings"][0]["type"] == "EMAIL"
+    assert (before["outcome"], before["reason_code"]) == ("block", "input.topics.denied_topic")
+    assert "lee@example.org" not in stored.out
+    blocked = steerwise("guard", "decisions", "--outcome", "block", "--json", cwd=ws).json()
+    assert blocked and {d["outcome"] for d in blocked} == {"block"}
+    table = steerwise("guard", "decisions", "--limit", "1", cwd=ws)
+    assert "support@1" in table.out and "redact" in table.out
+    assert steerwise("guard", "decisions", "--policy", "other", "--json", cwd=ws).json() == []
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,7 @@ def free_port() -> int:
 def llama_server(model: Path, *extra: str) -> Iterator[str]:
     """Start the server, wait until it answers, yield its `/v1` base URL, always stop it."""
     port = free_port()
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(model)]
+    command = [sys.executable, "-m", "tests.models.llama_server_main", "--model", str(model)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", *extra]
     base_url = f"http://127.0.0.1:{port}/v1"
     with tempfile.TemporaryFile() as log:  # a file, not a pipe: a full pipe would block it

@@ -1,4 +1,4 @@
-"""`steerwise policy ...`, `steerwise guard check` and `steerwise review list`."""
+"""`steerwise policy ...`, `steerwise guard check|decisions` and `steerwise review list`."""
 
 from __future__ import annotations
 
@@ -64,6 +64,42 @@ def check(
         _print_decision(decision)
     if not decision.allowed:
         sys.exit(EXIT_NOT_ALLOWED)
+
+
+@guard.command()
+@click.option("--policy", "policy_name", metavar="NAME[@VERSION]", help="Only this policy.")
+@click.option(
+    "--outcome",
+    type=click.Choice(["allow", "block", "redact", "reask", "fallback", "flag"]),
+    help="Only decisions with this outcome.",
+)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_state
+def decisions(
+    state: CliState, policy_name: str | None, outcome: str | None, limit: int, as_json: bool
+) -> None:
+    """Stored guardrail decisions with their reasons, newest first."""
+    log = state.workspace().policies.decisions
+    found = log.items(policy=policy_name, outcome=outcome, limit=limit)
+    if as_json:
+        emit_json([item.to_dict() for item in found])
+        return
+    emit_table(
+        ["ID", "CREATED", "POLICY", "DIRECTION", "OUTCOME", "REASON", "US"],
+        [
+            (
+                d.id,
+                d.created_at[:19],
+                d.policy,
+                d.direction,
+                d.outcome,
+                d.reason_code or "-",
+                f"{d.elapsed_us:.0f}",
+            )
+            for d in found
+        ],
+    )
 
 
 def _text(value: str) -> str:

@@ -4,7 +4,8 @@ Rails run in the order written. A rail that finds something acts: `redact` repla
 spans with placeholders and the next rails see the redacted text; `flag` lets the text pass
 and queues it for review; `block`, `fallback` and `reask` decide at once. A rail whose
 detector raises blocks (reason `rail_error`) unless it says `fail_open: true`; either way the
-failure is reported to the policy's event sink.
+failure is reported to the policy's event sink. Every decision a check returns goes to the
+`on_decision` sink (the registry's decision log).
 """
 
 from __future__ import annotations
@@ -76,9 +77,11 @@ class Policy:
         services: DetectorServices,
         *,
         on_event: EventSink | None = None,
+        on_decision: Callable[[Decision], None] | None = None,
     ) -> None:
         self.version = version
         self._on_event = on_event
+        self._on_decision = on_decision
         self._rails: dict[Direction, list[CompiledRail]] = {
             direction: [
                 CompiledRail(rail, build_detector(rail, services))
@@ -135,11 +138,15 @@ class Policy:
     ) -> Decision:
         """Run one direction's rails (of `scope`); the first deciding rail ends the check."""
         run = _Run(text, dict(placeholders), dict(placeholders))
+        decision = None
         for compiled in self.rails(direction, scope):
-            decided = self._apply(direction, compiled, run, context)
-            if decided is not None:
-                return decided
-        return self._finish(direction, run)
+            decision = self._apply(direction, compiled, run, context)
+            if decision is not None:
+                break
+        decision = decision or self._finish(direction, run)
+        if self._on_decision is not None:
+            self._on_decision(decision)
+        return decision
 
     def _apply(
         self, direction: Direction, compiled: CompiledRail, run: _Run, context: CheckContext

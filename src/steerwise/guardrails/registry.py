@@ -7,10 +7,12 @@ from collections.abc import Callable
 from steerwise.core.clock import utc_now
 from steerwise.core.guardrails import Decision, PolicySpec, RailResult
 from steerwise.guardrails.checks import check_policy
+from steerwise.guardrails.decisions import DecisionLog
 from steerwise.guardrails.detectors import DetectorServices
 from steerwise.guardrails.policy import Policy, describe
 from steerwise.guardrails.scrub import scrub
 from steerwise.models.interface import Embedder
+from steerwise.models.registry import ModelRegistry
 from steerwise.store import Store
 from steerwise.versioning.files import SpecFormat
 from steerwise.versioning.registry import VersionedRegistry
@@ -24,7 +26,7 @@ class PolicyRegistry(VersionedRegistry[PolicySpec]):
     """The versioned guardrail policies of one workspace; `load` gives a ready Policy.
 
     Flags and rail failures are queued in the store's review items, with the checked text
-    scrubbed of personal data and secrets first.
+    scrubbed of personal data and secrets first; every decision goes to `decisions`.
     """
 
     def __init__(
@@ -33,11 +35,13 @@ class PolicyRegistry(VersionedRegistry[PolicySpec]):
         *,
         actor: str,
         embedder: Callable[[], Embedder] | None = None,
+        models: Callable[[], ModelRegistry] | None = None,
         label_cache_ttl_s: float = 1.0,
     ) -> None:
         super().__init__(store, POLICY_FORMAT, actor=actor, label_cache_ttl_s=label_cache_ttl_s)
-        self._services = DetectorServices(embedder)
+        self._services = DetectorServices(embedder, models)
         self._compiled: dict[str, Policy] = {}
+        self.decisions = DecisionLog(store)
 
     @property
     def services(self) -> DetectorServices:
@@ -49,9 +53,15 @@ class PolicyRegistry(VersionedRegistry[PolicySpec]):
         version = self.get(ref)
         policy = self._compiled.get(version.ref)
         if policy is None:
-            policy = Policy(version, self._services, on_event=self._queue)
+            policy = Policy(
+                version, self._services, on_event=self._queue, on_decision=self.decisions.record
+            )
             self._compiled[version.ref] = policy
         return policy
+
+    def close(self) -> None:
+        """Store the decisions still queued."""
+        self.decisions.close()
 
     def _queue(self, kind: str, decision: Decision, rail: RailResult, text: str) -> None:
         payload = {"decision": describe(decision), "rail": rail.to_dict(), "text": scrub(text)}

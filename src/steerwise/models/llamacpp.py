@@ -6,6 +6,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -68,8 +69,38 @@ def _shared_llama(path: str, context: int, threads: int) -> tuple[Any, threading
             "the local provider needs llama-cpp-python, which is not installed",
             hint="install steerwise with its default dependencies",
         ) from error
-    llama = Llama(model_path=path, n_ctx=context, n_threads=threads, verbose=False, seed=0)
+    with without_weight_repacking():
+        llama = Llama(model_path=path, n_ctx=context, n_threads=threads, verbose=False, seed=0)
     return llama, threading.Lock()
+
+
+_REPACK_LOCK = threading.Lock()
+
+
+@contextmanager
+def without_weight_repacking() -> Iterator[None]:
+    """Load models with llama.cpp's extra buffer types (weight repacking) switched off.
+
+    On a CPU that reports AMX, llama.cpp repacks weights into AMX tiles; where the kernel or
+    hypervisor does not enable AMX the process then dies of an illegal instruction at the
+    first token. `Llama` has no switch for it, so the default model parameters it starts
+    from get `use_extra_bufts = false` while a model loads.
+    """
+    import llama_cpp.llama_cpp as bindings  # what `Llama` calls the defaults from
+
+    with _REPACK_LOCK:
+        original = bindings.llama_model_default_params
+
+        def without_repacking() -> Any:
+            params = original()
+            params.use_extra_bufts = False
+            return params
+
+        setattr(bindings, "llama_model_default_params", without_repacking)  # noqa: B010
+        try:
+            yield
+        finally:
+            setattr(bindings, "llama_model_default_params", original)  # noqa: B010
 
 
 class LlamaCppChatModel:

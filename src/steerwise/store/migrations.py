@@ -215,6 +215,24 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         by_dialect=_immutable("policy_versions"),
     ),
+    Migration(
+        6,
+        "guardrail decisions",
+        (
+            """CREATE TABLE guard_decisions (
+                id {serial},
+                created_at TEXT NOT NULL,
+                policy TEXT NOT NULL,
+                direction TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                reason_code TEXT NOT NULL,
+                elapsed_us DOUBLE PRECISION NOT NULL,
+                decision_json TEXT NOT NULL
+            )""",
+            "CREATE INDEX guard_decisions_by_policy ON guard_decisions (policy, id)",
+            "CREATE INDEX guard_decisions_by_outcome ON guard_decisions (outcome, id)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -263,6 +263,61 @@ class ReviewRecords:
         )
 
 
+@dataclass(frozen=True)
+class DecisionRow:
+    """One guardrail decision as stored: its summary columns and its JSON (no checked text)."""
+
+    created_at: str
+    policy: str
+    direction: str
+    outcome: str
+    reason_code: str
+    elapsed_us: float
+    decision: dict[str, Any]
+
+
+class DecisionRecords:
+    """Rows of `guard_decisions`: every check a policy made, with its reason."""
+
+    _COLUMNS = "id, created_at, policy, direction, outcome, reason_code, elapsed_us, decision_json"
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, row: DecisionRow) -> None:
+        """Store one decision."""
+        self._session.execute(
+            "INSERT INTO guard_decisions"
+            " (created_at, policy, direction, outcome, reason_code, elapsed_us, decision_json)"
+            " VALUES (:at, :policy, :direction, :outcome, :code, :elapsed, :body)",
+            {
+                "at": row.created_at,
+                "policy": row.policy,
+                "direction": row.direction,
+                "outcome": row.outcome,
+                "code": row.reason_code,
+                "elapsed": row.elapsed_us,
+                "body": _dump(row.decision),
+            },
+        )
+
+    def items(self, *, policy: str | None, outcome: str | None, limit: int) -> list[Row]:
+        """Up to `limit` decisions, newest first; `policy` is a name (every version) or None."""
+        where: list[str] = []
+        params: dict[str, Any] = {"limit": limit}
+        if policy:
+            where.append("(policy = :policy OR substr(policy, 1, :width) = :prefix)")
+            params |= {"policy": policy, "width": len(policy) + 1, "prefix": f"{policy}@"}
+        if outcome:
+            where.append("outcome = :outcome")
+            params["outcome"] = outcome
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._session.all(
+            f"SELECT {self._COLUMNS} FROM guard_decisions{clause} ORDER BY id DESC LIMIT :limit",
+            params,
+        )
+
+
 def _event(row: Row) -> AuditEvent:
     seq, ts, actor, action, target, before, after, prev_hash, event_hash = row
     return AuditEvent(
@@ -292,6 +347,7 @@ class Transaction:
         self.snapshots = SnapshotRecords(session)
         self.graphs = GraphRecords(session)
         self.reviews = ReviewRecords(session)
+        self.decisions = DecisionRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""

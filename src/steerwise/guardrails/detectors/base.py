@@ -9,6 +9,7 @@ loads one.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
@@ -18,6 +19,7 @@ from steerwise.guardrails.vectors import CachingEmbedder
 
 if TYPE_CHECKING:
     from steerwise.models.interface import Embedder
+    from steerwise.models.registry import ModelRegistry
 
 
 class DetectorSettings(BaseModel):
@@ -27,15 +29,22 @@ class DetectorSettings(BaseModel):
 
 
 class DetectorServices:
-    """What detectors may ask of the workspace: today, the embedder (loaded on first use).
+    """What detectors may ask of the workspace: the embedder and the models (both on first use).
 
     The embedder is wrapped in a `CachingEmbedder`, so the rails of one check (and the
-    sentences of one streamed answer) embed each text once.
+    sentences of one streamed answer) embed each text once. `models` is the workspace's model
+    registry, for detectors that ask a model (grounding's NLI judge).
     """
 
-    def __init__(self, embedder_factory: Callable[[], Embedder] | None = None) -> None:
+    def __init__(
+        self,
+        embedder_factory: Callable[[], Embedder] | None = None,
+        models_factory: Callable[[], ModelRegistry] | None = None,
+    ) -> None:
         self._factory = embedder_factory
+        self._models_factory = models_factory
         self._embedder: CachingEmbedder | None = None
+        self._models: ModelRegistry | None = None
 
     def embedder(self) -> CachingEmbedder:
         """The embedder detectors share; the bundled MiniLM unless a factory was given."""
@@ -43,11 +52,20 @@ class DetectorServices:
             self._embedder = CachingEmbedder(self._build())
         return self._embedder
 
+    def models(self) -> ModelRegistry:
+        """The model registry; without a workspace, one of built-in references only."""
+        if self._models is None:
+            if self._models_factory is not None:
+                self._models = self._models_factory()
+            else:
+                from steerwise.models.registry import ModelRegistry
+
+                self._models = ModelRegistry({}, root=Path.cwd())
+        return self._models
+
     def _build(self) -> Embedder:
         if self._factory is not None:
             return self._factory()
-        from pathlib import Path
-
         from steerwise.models.embeddings import build_embedder
 
         return build_embedder("default", root=Path.cwd(), named={})

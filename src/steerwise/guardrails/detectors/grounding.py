@@ -13,6 +13,7 @@ from steerwise.guardrails.detectors.base import (
     DetectorSettings,
     register_detector,
 )
+from steerwise.guardrails.nli import NliJudge
 from steerwise.guardrails.text import best_similarities, content_words, numbers_in, sentence_spans
 from steerwise.retrieval.citations import blank_citations, citation_markers
 
@@ -30,6 +31,11 @@ class GroundingSettings(DetectorSettings):
     min_words: int = Field(default=3, ge=1)
     max_candidates: int = Field(default=8, ge=1, le=200)
     """Passage sentences compared by embedding: those sharing the most words with the answer."""
+    nli_model: str | None = None
+    """A model reference; when set, its entailment verdict decides each sentence instead of
+    the overlap and similarity thresholds (`steerwise.guardrails.nli`)."""
+    nli_passages: int = Field(default=3, ge=1, le=20)
+    """How many passages (those sharing the most words with a sentence) the NLI model reads."""
 
 
 @register_detector
@@ -42,9 +48,14 @@ class GroundingDetector:
     def __init__(self, settings: GroundingSettings, services: DetectorServices) -> None:
         self._settings = settings
         self._services = services
+        self._judge: NliJudge | None = None
 
     def detect(self, text: str, context: CheckContext) -> list[Finding]:
-        """One `unsupported_sentence` finding per sentence without support (all, if no context)."""
+        """One finding per sentence without support (all, if no context).
+
+        `unsupported_sentence`, or `contradicted_sentence` when an NLI model says the passages
+        state the opposite.
+        """
         plain = blank_citations(text)
         spans = [
             (start, end)
@@ -53,6 +64,8 @@ class GroundingDetector:
         ]
         if not spans:
             return []
+        if self._settings.nli_model is not None:
+            return self._nli_findings(plain, spans, context)
         passages = [document.text for document in context.documents]
         overlaps = [self._overlap(plain[start:end], passages) for start, end in spans]
         similarities = self._similarities(plain, spans, overlaps, context)
@@ -71,6 +84,41 @@ class GroundingDetector:
             )
             if not self._supported(overlap, similarity)
         ]
+
+    def _nli_findings(
+        self, text: str, spans: list[tuple[int, int]], context: CheckContext
+    ) -> list[Finding]:
+        """The NLI model's verdict on each sentence against its best passages."""
+        found = []
+        for index, (start, end) in enumerate(spans):
+            sentence = text[start:end]
+            premise = _closest_passages(sentence, context, self._settings.nli_passages)
+            if not premise:
+                reason = f"sentence {index + 1}: no retrieved passage shares its words"
+                found.append(Finding(self.name, "unsupported_sentence", 1.0, reason, start, end))
+                continue
+            judgement = self._nli().judge(premise, sentence)
+            if judgement.verdict == "entailment":
+                continue
+            contradicted = judgement.verdict == "contradiction"
+            found.append(
+                Finding(
+                    self.name,
+                    "contradicted_sentence" if contradicted else "unsupported_sentence",
+                    1.0 if contradicted else 0.5,
+                    f"sentence {index + 1}: {judgement.verdict} given the {len(premise)} closest"
+                    f" retrieved passages (NLI by {judgement.model})",
+                    start,
+                    end,
+                )
+            )
+        return found
+
+    def _nli(self) -> NliJudge:
+        if self._judge is None:
+            ref = self._settings.nli_model or ""
+            self._judge = NliJudge(self._services.models(), ref)
+        return self._judge
 
     def _supported(self, overlap: float, similarity: float) -> bool:
         settings = self._settings
@@ -122,6 +170,14 @@ def _candidate_passages(sentences: list[str], context: CheckContext, limit: int)
     ]
     ranked = sorted((item for item in scored if item[0] > 0), key=lambda item: -item[0])
     return [piece for _, piece in ranked[:limit]]
+
+
+def _closest_passages(sentence: str, context: CheckContext, limit: int) -> list[str]:
+    """The passages sharing the most content words with `sentence` (none sharing any: none)."""
+    words = content_words(sentence)
+    scored = [(len(words & content_words(d.text)), d.text) for d in context.documents]
+    ranked = sorted((item for item in scored if item[0] > 0), key=lambda item: -item[0])
+    return [passage for _, passage in ranked[:limit]]
 
 
 def _numbers_present(numbers: set[str], context: CheckContext) -> bool:

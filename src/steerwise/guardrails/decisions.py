@@ -1,0 +1,110 @@
+"""DecisionLog: every guardrail decision stored with its reason, written off the request path.
+
+A stored decision holds the policy version, direction, outcome, reason code, message, and
+each rail's findings (types, spans, scores, reasons: never the checked text, which may hold
+the very data a rail redacts). Rows are written in batches by a background thread
+(`BatchWriter`); `close` writes whatever is queued.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from steerwise.core.clock import utc_now
+from steerwise.core.guardrails import Decision
+from steerwise.guardrails.policy import describe
+from steerwise.store import Store
+from steerwise.store.batching import BatchWriter
+from steerwise.store.records import DecisionRow, Transaction
+
+
+@dataclass(frozen=True)
+class StoredDecision:
+    """One decision as read back."""
+
+    id: int
+    created_at: str
+    policy: str
+    direction: str
+    outcome: str
+    reason_code: str
+    elapsed_us: float
+    decision: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "id": self.id,
+            "created_at": self.created_at,
+            "policy": self.policy,
+            "direction": self.direction,
+            "outcome": self.outcome,
+            "reason_code": self.reason_code,
+            "elapsed_us": round(self.elapsed_us, 1),
+            "message": self.decision.get("message", ""),
+            "rails": self.decision.get("rails", []),
+        }
+
+
+def decision_row(decision: Decision) -> DecisionRow:
+    """What is stored of `decision`: no text, no placeholder values."""
+    return DecisionRow(
+        created_at=utc_now(),
+        policy=decision.policy,
+        direction=decision.direction,
+        outcome=decision.outcome,
+        reason_code=decision.reason_code,
+        elapsed_us=sum(rail.elapsed_us for rail in decision.rails),
+        decision=describe(decision),
+    )
+
+
+def _write(tx: Transaction, rows: Sequence[DecisionRow]) -> None:
+    for row in rows:
+        tx.decisions.add(row)
+
+
+class DecisionLog:
+    """Records decisions in the store's `guard_decisions` and reads them back."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._writer: BatchWriter[DecisionRow] = BatchWriter(
+            store, _write, name="steerwise-guard-decisions"
+        )
+
+    def record(self, decision: Decision) -> None:
+        """Queue `decision` for storage; returns at once."""
+        self._writer.put(decision_row(decision))
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every queued decision is stored."""
+        return self._writer.flush(timeout_s)
+
+    def close(self) -> None:
+        """Store what is queued and stop the writer."""
+        self._writer.close()
+
+    def items(
+        self, *, policy: str | None = None, outcome: str | None = None, limit: int = 50
+    ) -> list[StoredDecision]:
+        """Newest first, after writing what is queued; `policy` a name covers every version."""
+        self.flush()
+        with self._store.read() as tx:
+            rows = tx.decisions.items(policy=policy, outcome=outcome, limit=limit)
+        return [
+            StoredDecision(
+                int(row_id),
+                str(at),
+                str(ref),
+                str(direction),
+                str(state),
+                str(code),
+                float(elapsed),
+                json.loads(body),
+            )
+            for row_id, at, ref, direction, state, code, elapsed, body in rows
+        ]

@@ -1,0 +1,121 @@
+"""BatchWriter: rows written in batches on a background thread, off the request path.
+
+A caller `put`s a row and goes on; a daemon thread takes what has queued (up to
+`max_batch`, waiting at most `max_delay_s` for more) and writes it in one transaction.
+`flush` waits until everything queued so far is written; `close` flushes and stops the
+thread, so nothing is lost on a clean shutdown. A batch that fails to write is logged and
+counted (`failed`), never raised into the caller's request.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+from steerwise.store.interface import Store
+from steerwise.store.records import Transaction
+
+Item = TypeVar("Item")
+WriteBatch = Callable[[Transaction, Sequence[Item]], None]
+_STOP = object()
+log = logging.getLogger(__name__)
+
+
+class BatchWriter(Generic[Item]):
+    """Queues rows and writes them in batches on one background thread (module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        write: WriteBatch[Item],
+        *,
+        name: str,
+        max_batch: int = 256,
+        max_delay_s: float = 0.2,
+        max_queued: int = 100_000,
+    ) -> None:
+        self._store = store
+        self._write = write
+        self._name = name
+        self._max_batch = max_batch
+        self._max_delay_s = max_delay_s
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=max_queued)
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self.written = 0
+        self.failed = 0
+
+    def put(self, item: Item) -> None:
+        """Queue one row (blocks only while `max_queued` rows wait, i.e. the store is stuck)."""
+        self._ensure_started()
+        self._queue.put(item)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every row queued so far is written (or failed); False on timeout."""
+        deadline = time.monotonic() + timeout_s
+        with self._queue.all_tasks_done:
+            while self._queue.unfinished_tasks:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._queue.all_tasks_done.wait(remaining)
+        return True
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Write what is queued, then stop the thread."""
+        with self._start_lock:
+            thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        thread.join(timeout_s)
+        if thread.is_alive():
+            log.error("%s: rows still unwritten after %.0f s at close", self._name, timeout_s)
+
+    def _ensure_started(self) -> None:
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name=self._name, daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            batch, stop = self._gather(first)
+            if batch:
+                self._write_batch(batch)
+            for _ in range(len(batch) + (1 if stop else 0)):
+                self._queue.task_done()
+            if stop:
+                return
+
+    def _gather(self, first: object) -> tuple[list[Item], bool]:
+        """`first` and what else arrives within the delay, up to a batch; and whether to stop."""
+        if first is _STOP:
+            return [], True
+        batch: list[Item] = [first]  # type: ignore[list-item]
+        deadline = time.monotonic() + self._max_delay_s
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            batch.append(item)  # type: ignore[arg-type]
+        return batch, False
+
+    def _write_batch(self, batch: list[Item]) -> None:
+        try:
+            with self._store.write() as tx:
+                self._write(tx, batch)
+            self.written += len(batch)
+        except Exception:  # a failed write must not kill the writer or reach a request
+            self.failed += len(batch)
+            log.exception("%s: could not write %d rows", self._name, len(batch))
