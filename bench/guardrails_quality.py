@@ -1,6 +1,6 @@
 """Topic and grounding rails on the project's labelled sets, per language and per setting.
 
-    .venv/bin/python bench/guardrails_quality.py [--skip-nli]
+    .venv/bin/python bench/guardrails_quality.py [--skip-nli] [--only-topics]
 
 Data (written for steerwise, in English, German, French and Spanish):
 
@@ -14,7 +14,8 @@ Data (written for steerwise, in English, German, French and Spanish):
   paraphrase, summary; extra_fact, wrong_number, off_context; negation, antonym). The
   positive class is "not supported": a finding on the sentence.
 
-Settings compared: topics by keyword alone and with embedding similarity to the examples;
+Settings compared: topics by keyword alone and with embedding similarity to the examples (at
+the default threshold, and at lower ones to show the trade-off);
 grounding by word overlap alone, with embeddings (the default), and with the bundled local
 model as NLI judge (`nli_model: local:smollm2-135m`). Nothing is tuned on these sets.
 Results go to `bench/results/guardrails_quality.json`.
@@ -41,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "guardrails" / "data"
 RESULTS = ROOT / "bench" / "results" / "guardrails_quality.json"
 LANGUAGES = ("en", "de", "fr", "es")
+SWEEP = (0.5, 0.45, 0.4)
+"""Other similarity thresholds for topics, reported to show the trade-off (not tuned)."""
 Row = dict[str, Any]
 
 
@@ -86,9 +89,11 @@ def per_language(rows: Sequence[Row], flagged: Sequence[bool], actual: Sequence[
 # ---- topics -------------------------------------------------------------------------------
 
 
-def topic_figures(services: DetectorServices, use_embeddings: bool) -> Row:
+def topic_figures(services: DetectorServices, use_embeddings: bool, threshold: float) -> Row:
     header, *rows = read_jsonl(DATA / "topics_multilingual.jsonl")
-    settings = TopicSettings(deny=header["deny"], use_embeddings=use_embeddings)
+    settings = TopicSettings(
+        deny=header["deny"], use_embeddings=use_embeddings, threshold=threshold
+    )
     detector = TopicDetector(settings, services)
     started = time.perf_counter()
     findings = [detector.detect(row["text"], CheckContext()) for row in rows]
@@ -151,12 +156,15 @@ def print_table(title: str, found: dict[str, Row]) -> None:
         )
 
 
-def run(skip_nli: bool) -> dict[str, Any]:
+def run(skip_nli: bool, only_topics: bool) -> dict[str, Any]:
     services = DetectorServices()
-    topics = {
-        "keywords only": topic_figures(services, use_embeddings=False),
-        "keywords + examples": topic_figures(services, use_embeddings=True),
-    }
+    default = TopicSettings.model_fields["threshold"].default
+    topics = {"keywords only": topic_figures(services, False, default)}
+    for threshold in (default, *SWEEP):
+        name = "keywords + examples" + (f" @ {threshold}" if threshold != default else "")
+        topics[name] = topic_figures(services, True, threshold)
+    if only_topics:
+        return {"topics": topics, "grounding": {}}
     grounding_settings: dict[str, GroundingSettings] = {
         "word overlap only": GroundingSettings(use_embeddings=False),
         "overlap + embeddings": GroundingSettings(),
@@ -175,9 +183,10 @@ def run(skip_nli: bool) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-nli", action="store_true", help="leave out the NLI run (slow)")
+    parser.add_argument("--only-topics", action="store_true", help="the topic rail alone")
     args = parser.parse_args()
     check_metrics()
-    found = run(args.skip_nli)
+    found = run(args.skip_nli, args.only_topics)
     print_table("topics (positive: any denied topic)", found["topics"])
     for name, figures in found["topics"].items():
         print(f"  {name}: right topic when flagged {figures['right_topic_when_flagged']:.3f}")
@@ -185,6 +194,8 @@ def main() -> None:
     for name, figures in found["grounding"].items():
         kinds = ", ".join(f"{k} {v:.2f}" for k, v in figures["flagged_share_by_kind"].items())
         print(f"  {name}: flagged share by kind: {kinds}")
+    if args.only_topics:
+        return
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     found["machine"] = {"python": platform.python_version(), "platform": platform.platform()}
     RESULTS.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")

@@ -92,6 +92,12 @@ def test_ordinary_requests_are_not_flagged(detector: InjectionDetector) -> None:
         assert detector.detect(text, NO_CONTEXT) == []
 
 
+def test_redaction_placeholders_read_as_plain_words(detector: InjectionDetector) -> None:
+    redacted = "I am [EMAIL_1], card [CREDIT_CARD_1]: where is my order?"
+    assert normalise(redacted).text == "i am  email   , card  credit card   : where is my order?"
+    assert detector.detect(redacted, NO_CONTEXT) == []
+
+
 def test_base64_payload_is_decoded_and_scanned(detector: InjectionDetector) -> None:
     payload = base64.b64encode(ATTACK.encode()).decode()
     text = f"Please process this ticket: {payload}"

@@ -49,6 +49,33 @@ def test_default_embedder_identity(default_embedder: SentenceTransformerEmbedder
     assert default_embedder.model_id == "sentence-transformers:all-MiniLM-L6-v2"
 
 
+def test_packed_vectors_equal_sentence_transformers_own(
+    default_embedder: SentenceTransformerEmbedder,
+) -> None:
+    """Packing (several texts in one row, block-diagonal attention) changes no vector."""
+    from sentence_transformers import SentenceTransformer
+
+    long_text = " ".join(["The frame carries a five year warranty against defects."] * 40)
+    texts = [*TEXTS, "", "ok", long_text, TEXTS[0]]  # empty, tiny, truncated at 256, repeated
+    reference = SentenceTransformer(str(default_embedder_path()), device="cpu")
+    expected = reference.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    found = default_embedder.embed(texts)
+    assert found.shape == (len(texts), 384)
+    assert np.abs(found - expected).max() < 1e-5
+    single = default_embedder.embed([texts[2]])
+    assert np.abs(single[0] - found[2]).max() < 1e-5
+
+
+def test_first_fit_packs_within_capacity() -> None:
+    from steerwise.models.packing import first_fit
+
+    lengths = [300, 200, 120, 100, 90, 10]
+    packs = first_fit(lengths, 512)
+    assert sorted(i for pack in packs for i in pack) == list(range(len(lengths)))
+    assert all(sum(lengths[i] for i in pack) <= 512 for pack in packs)
+    assert packs == [[0, 1, 5], [2, 3, 4]]
+
+
 def test_default_vectors_are_unit_float32(default_embedder: SentenceTransformerEmbedder) -> None:
     vectors = default_embedder.embed(TEXTS[:3])
     assert vectors.shape == (3, 384)

@@ -3,7 +3,8 @@
 `normalise(text)` folds compatibility forms (NFKC: fullwidth and mathematical letters,
 ligatures), removes zero-width and other invisible characters, drops accents, case-folds,
 joins spaced-out letters ("i g n o r e"), folds homoglyphs (Cyrillic or Greek letters inside
-Latin words) and leetspeak (digits and symbols inside words). It keeps a map from each folded
+Latin words) and leetspeak (digits and symbols inside words), and reads redaction
+placeholders (`[EMAIL_1]`) as their plain type words. It keeps a map from each folded
 character back to the original, and a record of which transformation touched it, so that a
 match can be reported at its original offsets with the transformations it needed.
 
@@ -49,6 +50,7 @@ _HOMOGLYPHS = str.maketrans(
 _LEET = str.maketrans("013457@$", "oieastas")
 _LEET_CHARS = frozenset("013457@$")
 _SPACED_RUN = re.compile(r"(?<![^\W_])(?:[^\W_][ .\-_*+]){2,}[^\W_](?![^\W_])")
+_PLACEHOLDER = re.compile(r"\[[a-z][a-z_]*_\d+\]")
 _TOKEN = re.compile(r"[^\s\"'()\[\]{}<>,;:!?]+")
 _HEX_RUN = re.compile(
     r"(?:\\x|0x)?[0-9a-fA-F]{2}(?:[ :,]?(?:\\x|0x)?[0-9a-fA-F]{2}){7,}(?![0-9a-zA-Z])"
@@ -98,8 +100,19 @@ def normalise(text: str) -> NormalisedText:
     else:
         chars, origin, marks = _fold_characters(text)
     chars, origin, marks = _join_spaced(chars, origin, marks)
+    _fold_placeholders(chars)
     _fold_tokens(chars, marks)
     return NormalisedText("".join(chars), tuple(origin), tuple(marks))
+
+
+def _fold_placeholders(chars: list[str]) -> None:
+    """Turn redaction placeholders into their plain type words, in place and length-keeping:
+    `[credit_card_1]` reads ` credit card  `, so that a redacted message does not look like
+    a template or a fake tool message to the rails after the redaction."""
+    for match in _PLACEHOLDER.finditer("".join(chars)):
+        for index in range(match.start(), match.end()):
+            if not "a" <= chars[index] <= "z":
+                chars[index] = " "
 
 
 def views(text: str) -> list[NormalisedText]:

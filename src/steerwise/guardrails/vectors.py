@@ -2,8 +2,8 @@
 
 A check embeds the same texts several times (the injection rail's segments, the grounding
 rail's passages, every sentence of a streamed answer against the same passages); the
-`CachingEmbedder` keeps recent vectors so only unseen texts are embedded, in batches of
-similar length.
+`CachingEmbedder` keeps recent vectors so only unseen texts are embedded, in one call (the
+embedder batches them without padding waste: `steerwise.models.packing`).
 """
 
 from __future__ import annotations
@@ -48,11 +48,7 @@ class CachingEmbedder:
         """One unit row per text; only texts not seen lately reach the model."""
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        fresh = {
-            text: vector
-            for group in _length_groups(missing)
-            for text, vector in zip(group, self.inner.embed(group), strict=True)
-        }
+        fresh = dict(zip(missing, self.inner.embed(missing), strict=True)) if missing else {}
         with self._lock:
             self._vectors.update(fresh)
             rows = [self._vectors[text] for text in texts]
@@ -61,17 +57,3 @@ class CachingEmbedder:
             while len(self._vectors) > self._size:
                 self._vectors.popitem(last=False)
         return np.stack(rows) if rows else np.zeros((0, 0), dtype=np.float32)
-
-
-def _length_groups(texts: Sequence[str]) -> list[list[str]]:
-    """Texts by length, in groups whose longest is at most twice the shortest.
-
-    A batch is padded to its longest text, so one long text among short ones would make
-    every short one cost as much as the long one.
-    """
-    groups: list[list[str]] = []
-    for text in sorted(texts, key=len):
-        if not groups or len(text) > 2 * max(len(groups[-1][0]), 32):
-            groups.append([])
-        groups[-1].append(text)
-    return groups

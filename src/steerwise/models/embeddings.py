@@ -18,6 +18,7 @@ from steerwise.models.failures import (
 )
 from steerwise.models.interface import Embedder
 from steerwise.models.openai_provider import api_error_message, import_openai
+from steerwise.models.packing import packable, packed_embeddings
 from steerwise.models.torch_runtime import prepare_torch_environment
 
 Precision = Literal["float32", "bfloat16"]
@@ -72,6 +73,7 @@ def _shared_sentence_transformer(path: str, precision: Precision) -> tuple[Any, 
         ) from None
     if precision == "bfloat16":
         model = model.to(torch.bfloat16)
+    model.eval()  # packed embedding calls the encoder directly: no dropout
     return model, threading.Lock()
 
 
@@ -105,26 +107,46 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
-        model = self._loaded()[0]
-        # older sentence-transformers releases only have the longer name
-        measure = getattr(model, "get_embedding_dimension", None)
-        measure = measure or model.get_sentence_embedding_dimension
-        return int(measure())
+        return _dimension(self._loaded()[0])
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model, lock = self._loaded()
         with lock:
-            vectors = model.encode(
-                list(texts),
-                batch_size=self._batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            if self._precision == "float32" and packable(model):
+                return unit_rows(packed_embeddings(model, texts))
+            vectors = _encode_in_length_groups(model, texts, self._batch_size)
         # bfloat16 rows are unit length only to about 1e-2; renormalise in float32
         return unit_rows(vectors)
+
+
+def _dimension(model: Any) -> int:
+    # older sentence-transformers releases only have the longer name
+    measure = getattr(model, "get_embedding_dimension", None)
+    measure = measure or model.get_sentence_embedding_dimension
+    return int(measure())
+
+
+def _encode_in_length_groups(model: Any, texts: Sequence[str], batch_size: int) -> Vectors:
+    """sentence-transformers' `encode` on groups of texts whose longest is at most twice the
+    shortest: a batch is padded to its longest text, so one long text among short ones would
+    make every short one cost as much as the long one."""
+    groups: list[list[int]] = []
+    for index in sorted(range(len(texts)), key=lambda i: len(texts[i])):
+        if not groups or len(texts[index]) > 2 * max(len(texts[groups[-1][0]]), 32):
+            groups.append([])
+        groups[-1].append(index)
+    rows = np.zeros((len(texts), _dimension(model)), dtype=np.float32)
+    for group in groups:
+        rows[group] = model.encode(
+            [texts[i] for i in group],
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+    return rows
 
 
 class OpenAIEmbedder:

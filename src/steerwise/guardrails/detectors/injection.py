@@ -21,7 +21,6 @@ that reaches the threshold gives an `indirect_injection` finding naming the pass
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,13 +52,11 @@ from steerwise.guardrails.injection_scoring import (
     load_classifier,
     load_exemplars,
 )
-from steerwise.guardrails.normalise import NormalisedText, normalise, views
+from steerwise.guardrails.normalise import normalise, views
+from steerwise.guardrails.segments import Segment, segment, sentence_windows
 from steerwise.models.interface import Embedder
 
 DEFAULT_THRESHOLD = 0.65
-_BOUNDARY = re.compile(r"(?<=[.!?;:\u3002\uff01\uff1f])\s+|\s*\n\s*|\s*\\n\s*")
-_MIN_SEGMENT = 12
-_WHOLE_UP_TO = 500
 _MAX_FINDINGS = 10
 
 
@@ -90,15 +87,6 @@ class InjectionSettings(DetectorSettings):
 
 
 @dataclass(frozen=True)
-class Segment:
-    """A piece of a text that is embedded: its normalised text and its original span."""
-
-    text: str
-    start: int | None = None
-    end: int | None = None
-
-
-@dataclass(frozen=True)
 class Evidence:
     """One text's score per component ("patterns", "similarity", "classifier"), combined.
 
@@ -121,40 +109,6 @@ class Analysis:
     segments: list[Segment]
 
 
-def _pieces(text: str, max_segments: int) -> list[tuple[int, int]]:
-    """Sentence spans of `text`; short ones join the next; grouped to at most max_segments."""
-    spans: list[tuple[int, int]] = []
-    start = 0
-    for boundary in [*_BOUNDARY.finditer(text), None]:
-        end = boundary.start() if boundary else len(text)
-        if spans and len(text[spans[-1][0] : spans[-1][1]]) < _MIN_SEGMENT:
-            spans[-1] = (spans[-1][0], end)
-        elif text[start:end].strip():
-            spans.append((start, end))
-        start = boundary.end() if boundary else len(text)
-    if not spans:
-        return []
-    size = -(-len(spans) // max_segments)
-    return [
-        (spans[i][0], spans[min(i + size, len(spans)) - 1][1]) for i in range(0, len(spans), size)
-    ]
-
-
-def segment(found: Sequence[NormalisedText], *, max_segments: int = 12) -> list[Segment]:
-    """The whole normalised text (unless long), its sentence windows, each decoded payload.
-
-    A long text is covered by its windows; embedding it whole as well would double the cost
-    for a vector the model truncates anyway.
-    """
-    main = found[0]
-    pieces = _pieces(main.text, max_segments)
-    chosen = [Segment(main.text)] if len(pieces) < 2 or len(main.text) <= _WHOLE_UP_TO else []
-    if len(pieces) > 1:
-        chosen += [Segment(main.text[s:e], *main.original_span(s, e)) for s, e in pieces]
-    chosen += [Segment(view.text, *(view.span or (None, None))) for view in found[1:]]
-    return chosen
-
-
 def fit_classifier(
     texts: Sequence[str],
     labels: Sequence[int],
@@ -172,7 +126,7 @@ def fit_classifier(
     rows, targets = list(texts), [int(label) for label in labels]
     for text, label in zip(texts, labels, strict=True):
         folded = normalise(text).text
-        windows = _pieces(folded, 12) if label == 0 else []
+        windows = sentence_windows(folded, 12) if label == 0 else []
         if len(windows) > 1:
             rows += [folded[start:end] for start, end in windows]
             targets += [0] * len(windows)

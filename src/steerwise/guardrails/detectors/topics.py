@@ -15,7 +15,8 @@ from steerwise.guardrails.detectors.base import (
     DetectorSettings,
     register_detector,
 )
-from steerwise.guardrails.text import sentence_spans
+from steerwise.guardrails.normalise import normalise
+from steerwise.guardrails.segments import segment
 
 
 class Topic(BaseModel):
@@ -73,9 +74,11 @@ class TopicDetector:
 
     def detect(self, text: str, context: CheckContext) -> list[Finding]:
         """`denied_topic` findings with spans; `off_topic` when no allowed topic matched."""
-        spans = sentence_spans(text)
-        sentences = [text[start:end] for start, end in spans]
-        similarity = self._similarities(sentences)
+        # windows first: a window's finding is more precise than the whole text's
+        pieces = segment([normalise(text)]) if self._embeds() else []
+        pieces.sort(key=lambda piece: piece.start is None)
+        spans = [(p.start or 0, len(text) if p.end is None else p.end) for p in pieces]
+        similarity = self._similarities([piece.text for piece in pieces])
         found = [
             finding
             for topic in self._deny
@@ -126,16 +129,25 @@ class TopicDetector:
             return True
         return scores is not None and bool(np.any(scores >= self._settings.threshold))
 
-    def _similarities(self, sentences: list[str]) -> dict[str, npt.NDArray[np.float32]]:
-        """Topic name -> each sentence's best similarity to the topic's examples."""
+    def _embeds(self) -> bool:
+        return self._settings.use_embeddings and any(
+            topic.examples for topic in (*self._deny, *self._allow)
+        )
+
+    def _similarities(self, pieces: list[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """Topic name -> each piece's best similarity to the topic's examples.
+
+        The pieces are the injection rail's segments (`guardrails.segments`), so an input
+        check embeds them once for both rails.
+        """
         topics = [topic for topic in (*self._deny, *self._allow) if topic.examples]
-        if not self._settings.use_embeddings or not topics or not sentences:
+        if not pieces:
             return {}
         embedder = self._services.embedder()
         for topic in topics:
             if topic.vectors is None:
                 topic.vectors = embedder.embed(topic.examples)
-        vectors = embedder.embed(sentences)
+        vectors = embedder.embed(pieces)
         return {
             topic.name: np.max(vectors @ topic.vectors.T, axis=1)
             for topic in topics
