@@ -23,6 +23,7 @@ from steerwise.models import ModelRegistry
 from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
 from steerwise.prompts import PromptRegistry
+from steerwise.releases import PinResolvers, ReleaseRegistry
 from steerwise.retrieval import (
     ChunkerSettings,
     KnowledgeIndex,
@@ -120,6 +121,18 @@ class Workspace:
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
         self.reviews = ReviewQueue(store)
+        self.releases = ReleaseRegistry(
+            store,
+            actor=actor,
+            resolvers=PinResolvers(
+                prompt=lambda ref: self.prompts.get(ref).ref,
+                policy=lambda ref: self.policies.get(ref).ref,
+                snapshot=lambda ref: self.index.get(ref).id,
+                graph=lambda ref: self.graph.get(ref).id,
+                model=self.models.check_reference,
+            ),
+            label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
+        )
         self.guarded = GuardedRunner(self.runner)
 
     def search(

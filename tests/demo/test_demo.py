@@ -34,7 +34,10 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         "REDACT  -> I am [EMAIL_1], card [CREDIT_CARD_1]: where is my order?",
         "BLOCK output.freshness.expired_source",
         "the model saw: My email is [EMAIL_1]. How long do refunds take?",
-        "intact: True, 12 events",
+        "params: {} -> {'k': 3, 'temperature': 0.2}",
+        "support-bot@production: 1 -> 2",
+        "support-bot@production: 2 -> 1  (every pin at once)",
+        "intact: True, 17 events",
     ):
         assert expected in out, expected
     again = steerwise("demo", "--dir", "tour", cwd=tmp_path)

@@ -15,6 +15,7 @@ from steerwise.cli.guard import guard, policy, review
 from steerwise.cli.knowledge import index, search_command, sources
 from steerwise.cli.models import models, run
 from steerwise.cli.prompt import prompt
+from steerwise.cli.releases import deploy, release, rollback
 from steerwise.cli.workspace import init
 from steerwise.core import environment
 from steerwise.core.errors import SteerwiseError
@@ -50,6 +51,9 @@ for command in (
     policy,
     guard,
     review,
+    release,
+    deploy,
+    rollback,
     audit,
     demo,
 ):

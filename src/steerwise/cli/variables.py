@@ -15,12 +15,20 @@ def collect_variables(
     """Merge the file's variables with `--var` pairs (pairs win)."""
     variables = _read_vars_file(vars_file) if vars_file else {}
     properties = schema.get("properties", {})
+    for key, raw in split_pairs(pairs, "--var").items():
+        variables[key] = _typed(key, raw, properties.get(key, {}))
+    return variables
+
+
+def split_pairs(pairs: tuple[str, ...], option: str) -> dict[str, str]:
+    """`KEY=VALUE` pairs as a dict (a later key wins); `option` names them in errors."""
+    found = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
-            raise BadInputError(f"--var {pair!r}: expected KEY=VALUE")
-        variables[key] = _typed(key, raw, properties.get(key, {}))
-    return variables
+            raise BadInputError(f"{option} {pair!r}: expected KEY=VALUE")
+        found[key] = raw
+    return found
 
 
 def _read_vars_file(path: str) -> dict[str, Any]:

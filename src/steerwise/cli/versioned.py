@@ -12,6 +12,7 @@ import click
 
 from steerwise.cli.context import CliState, json_option, pass_state
 from steerwise.cli.output import emit_json, emit_table, short_hash
+from steerwise.core.versioning import LabelMove
 from steerwise.versioning.diffing import as_yaml
 from steerwise.versioning.registry import VersionedRegistry
 from steerwise.workspace import Workspace
@@ -19,10 +20,18 @@ from steerwise.workspace import Workspace
 RegistryOf = Callable[[Workspace], VersionedRegistry[Any]]
 
 
-def add_versioned_commands(group: click.Group, noun: str, registry_of: RegistryOf) -> None:
-    """Attach the shared commands to `group`, reaching the registry through `registry_of`."""
+def add_versioned_commands(
+    group: click.Group,
+    noun: str,
+    registry_of: RegistryOf,
+    only: tuple[str, ...] = ("push", "list", "show", "diff", "label", "rollback", "history"),
+) -> None:
+    """Attach the shared commands (those in `only`) to `group`; the registry comes from
+    `registry_of`."""
     for make in (_push, _list, _show, _diff, _label, _rollback, _history):
-        group.add_command(make(noun, registry_of))
+        command = make(noun, registry_of)
+        if command.name in only:
+            group.add_command(command)
 
 
 def _push(noun: str, registry_of: RegistryOf) -> click.Command:
@@ -74,7 +83,7 @@ def _show(noun: str, registry_of: RegistryOf) -> click.Command:
     @pass_state
     def show(state: CliState, ref: str, as_json: bool) -> None:
         registry = registry_of(state.workspace())
-        version = registry.get(ref)
+        version = registry.find(ref)
         labels = sorted(
             label for label, v in registry.labels_of(version.name).items() if v == version.version
         )
@@ -158,12 +167,14 @@ def _history(noun: str, registry_of: RegistryOf) -> click.Command:
             ],
         )
         click.echo("label moves:")
-        emit_table(
-            ["LABEL", "FROM", "TO", "MOVE", "BY", "AT"],
-            [
-                (m.label, m.from_version or "-", m.to_version, m.kind, m.actor, m.at[:19])
-                for m in found.moves
-            ],
-        )
+        print_label_moves(found.moves)
 
     return history
+
+
+def print_label_moves(moves: list[LabelMove]) -> None:
+    """A table of label moves: label, from, to, kind, actor, time."""
+    emit_table(
+        ["LABEL", "FROM", "TO", "MOVE", "BY", "AT"],
+        [(m.label, m.from_version or "-", m.to_version, m.kind, m.actor, m.at[:19]) for m in moves],
+    )

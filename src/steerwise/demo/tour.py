@@ -13,6 +13,7 @@ from steerwise.core.errors import ConflictError
 from steerwise.demo.packdata import pack_path, read_questions
 from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.policy import Policy
+from steerwise.releases import PinRequest, Release, release_id
 from steerwise.retrieval import cited_documents, find_citations, number_context
 from steerwise.settings import CONFIG_FILE
 from steerwise.workspace import Workspace
@@ -180,6 +181,42 @@ def _guard_answers(ws: Workspace, policy: Policy, say: Say) -> None:
         say(f"  {item.id}  {item.origin}  {item.reason}")
 
 
+def _releases(ws: Workspace, pack: Path, say: Say) -> None:
+    first = ws.releases.create(
+        "support-bot",
+        PinRequest("support-answer@production", snapshot="latest", policy="support"),
+    )
+    say("$ steerwise release create support-bot --prompt support-answer@production \\")
+    say("      --snapshot latest --policy support")
+    say(f"  {release_id(first)}   ({first.ref}: {_pins(first)})")
+    second = ws.releases.create(
+        "support-bot",
+        PinRequest(
+            "support-answer@production",
+            snapshot="latest",
+            policy="support",
+            params={"temperature": "0.2", "k": "3"},
+        ),
+    )
+    say("$ steerwise release create support-bot ... --param temperature=0.2 --param k=3")
+    say(f"  {release_id(second)}")
+    say(f"$ steerwise release diff {release_id(first)} {release_id(second)}")
+    for change in ws.releases.diff_pins(first.ref, second.ref):
+        say(f"  {change.pin}: {change.old} -> {change.new}")
+    for shipped in (first, second):
+        move = ws.releases.deploy("support-bot", release_id(shipped), "production")
+        say(f"$ steerwise deploy support-bot {release_id(shipped)} --label production")
+        say(f"  support-bot@production: {move.from_version or '-'} -> {move.to_version}")
+    back = ws.releases.rollback("support-bot", "production")
+    say("$ steerwise rollback support-bot --label production")
+    say(f"  support-bot@production: {back.from_version} -> {back.to_version}  (every pin at once)")
+
+
+def _pins(found: Release) -> str:
+    spec = found.spec
+    return f"prompt {spec.prompt}, snapshot {(spec.snapshot or '-')[:8]}, policy {spec.policy}"
+
+
 def _audit(ws: Workspace, pack: Path, say: Say) -> None:
     say("$ steerwise audit log")
     for event in ws.audit.events(limit=20):
@@ -202,6 +239,7 @@ TOUR: tuple[Step, ...] = (
     Step("Knowledge: sources, freshness, a snapshot, hybrid search, citations", _knowledge),
     Step("The knowledge graph grounds answers and catches wrong numbers", _graph),
     Step("Guardrails: a versioned policy checks what goes in and comes out", _guardrails),
+    Step("A release pins every part; deploy and roll back all at once", _releases),
     Step("Every change is in a hash-chained audit log", _audit),
 )
 

@@ -80,6 +80,11 @@ class ModelRegistry:
         self._resolved: dict[str, ResolvedModel] = {}
         self._embedders: dict[str, Embedder] = {}
 
+    def check_reference(self, ref: str) -> str:
+        """`ref` if it names a model this workspace knows (nothing is built or called)."""
+        resolve_config(ref, self._named)
+        return ref.strip()
+
     def resolve(self, ref: str) -> ResolvedModel:
         """The model a reference names, built once and kept."""
         found = self._resolved.get(ref)

@@ -49,6 +49,27 @@ def _immutable(table: str) -> dict[str, tuple[str, ...]]:
     }
 
 
+def _versioned_tables(parent: str, versions: str, key: str) -> tuple[str, str]:
+    """The two tables of one kind of versioned spec: names, and immutable versions."""
+    return (
+        f"""CREATE TABLE {parent} (
+            name TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        )""",
+        f"""CREATE TABLE {versions} (
+            {key} TEXT NOT NULL REFERENCES {parent}(name),
+            version INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            spec_json TEXT NOT NULL,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            PRIMARY KEY ({key}, version)
+        )""",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -65,21 +86,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 prev_hash TEXT NOT NULL,
                 hash TEXT NOT NULL UNIQUE
             )""",
-            """CREATE TABLE prompts (
-                name TEXT PRIMARY KEY,
-                created_at TEXT NOT NULL,
-                created_by TEXT NOT NULL
-            )""",
-            """CREATE TABLE prompt_versions (
-                prompt TEXT NOT NULL REFERENCES prompts(name),
-                version INTEGER NOT NULL,
-                hash TEXT NOT NULL,
-                spec_json TEXT NOT NULL,
-                source TEXT NOT NULL,
-                created_at TEXT NOT NULL,
-                created_by TEXT NOT NULL,
-                PRIMARY KEY (prompt, version)
-            )""",
+            *_versioned_tables("prompts", "prompt_versions", "prompt"),
             """CREATE TABLE labels (
                 kind TEXT NOT NULL,
                 target TEXT NOT NULL,
@@ -187,21 +194,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         5,
         "guardrail policies and the review queue",
         (
-            """CREATE TABLE policies (
-                name TEXT PRIMARY KEY,
-                created_at TEXT NOT NULL,
-                created_by TEXT NOT NULL
-            )""",
-            """CREATE TABLE policy_versions (
-                policy TEXT NOT NULL REFERENCES policies(name),
-                version INTEGER NOT NULL,
-                hash TEXT NOT NULL,
-                spec_json TEXT NOT NULL,
-                source TEXT NOT NULL,
-                created_at TEXT NOT NULL,
-                created_by TEXT NOT NULL,
-                PRIMARY KEY (policy, version)
-            )""",
+            *_versioned_tables("policies", "policy_versions", "policy"),
             """CREATE TABLE review_items (
                 id {serial},
                 created_at TEXT NOT NULL,
@@ -232,6 +225,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX guard_decisions_by_policy ON guard_decisions (policy, id)",
             "CREATE INDEX guard_decisions_by_outcome ON guard_decisions (outcome, id)",
         ),
+    ),
+    Migration(
+        7,
+        "releases",
+        (
+            *_versioned_tables("releases", "release_versions", "release"),
+            "CREATE INDEX release_versions_by_hash ON release_versions (hash)",
+        ),
+        by_dialect=_immutable("release_versions"),
     ),
 )
 

@@ -37,6 +37,7 @@ class VersionTables:
 VERSIONED_KINDS = {
     "prompt": VersionTables("prompts", "prompt_versions", "prompt"),
     "policy": VersionTables("policies", "policy_versions", "policy"),
+    "release": VersionTables("releases", "release_versions", "release"),
 }
 
 
@@ -101,6 +102,14 @@ class VersionRecords:
                 "at": at,
                 "by": by,
             },
+        )
+
+    def by_hash_prefix(self, prefix: str) -> list[Row]:
+        """(name, version) of every version whose content hash starts with `prefix` (hex)."""
+        return self._session.all(
+            f"SELECT {self._t.key}, version FROM {self._t.versions}"
+            " WHERE substr(hash, 1, :width) = :prefix ORDER BY created_at",
+            {"width": len(prefix), "prefix": prefix},
         )
 
     def summaries(self) -> list[Row]:
@@ -340,6 +349,7 @@ class Transaction:
         self.session = session
         self.prompts = VersionRecords(session, VERSIONED_KINDS["prompt"])
         self.policies = VersionRecords(session, VERSIONED_KINDS["policy"])
+        self.releases = VersionRecords(session, VERSIONED_KINDS["release"])
         self.labels = LabelRecords(session)
         self.audit = AuditRecords(session)
         self.sources = SourceRecords(session)

@@ -91,6 +91,13 @@ class VersionedRegistry(Generic[S]):
         self._targets.clear()
         return results
 
+    def push_spec(self, spec: S, source: str) -> PushResult:
+        """Store a spec built in code (not read from a file), as a new version if it changed."""
+        with self._store.write() as tx:
+            result = self._push_one(tx, SpecFile(source, spec))
+        self._targets.clear()
+        return result
+
     def _after_push(self, tx: Transaction, file: SpecFile[S]) -> None:
         """Checks that need the whole push in the store (e.g. includes); none by default."""
 
@@ -178,6 +185,10 @@ class VersionedRegistry(Generic[S]):
         version = self._version_from(row)
         self._versions[(parsed.name, number)] = version
         return version
+
+    def find(self, ref: str) -> SpecVersion[S]:
+        """A version by any reference this kind accepts; here `NAME[@VERSION|@LABEL]`."""
+        return self.get(ref)
 
     def _cached_target(self, ref: VersionRef) -> int:
         key = (ref.name, str(ref.label))

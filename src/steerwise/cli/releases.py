@@ -1,0 +1,167 @@
+"""`steerwise release ...`, `steerwise deploy` and `steerwise rollback`."""
+
+from __future__ import annotations
+
+import click
+
+from steerwise.cli.context import CliState, json_option, pass_state
+from steerwise.cli.output import emit_json, emit_table
+from steerwise.cli.variables import split_pairs
+from steerwise.cli.versioned import add_versioned_commands, print_label_moves
+from steerwise.core.versioning import LabelMove
+from steerwise.releases import PinRequest, Release, release_id
+
+
+@click.group()
+def release() -> None:
+    """Create, list, show, diff and trace releases (everything that shapes an answer)."""
+
+
+add_versioned_commands(
+    release, "release", lambda workspace: workspace.releases, only=("list", "show")
+)
+
+
+@release.command()
+@click.argument("name")
+@click.option("--prompt", "prompt_ref", required=True, metavar="NAME@REF", help="The prompt.")
+@click.option("--model", metavar="REF", help="Model reference (default: the prompt's own).")
+@click.option("--snapshot", metavar="ID|latest", help="Index snapshot to retrieve from.")
+@click.option("--graph", "graph_ref", metavar="ID|latest", help="Knowledge graph version.")
+@click.option("--policy", "policy_ref", metavar="NAME@REF", help="Guardrail policy.")
+@click.option(
+    "--param", "params", multiple=True, metavar="KEY=VALUE", help="Generation or search setting."
+)
+@click.option("--description", default="", help="What this release is for.")
+@json_option
+@pass_state
+def create(
+    state: CliState,
+    *,
+    name: str,
+    prompt_ref: str,
+    model: str | None,
+    snapshot: str | None,
+    graph_ref: str | None,
+    policy_ref: str | None,
+    params: tuple[str, ...],
+    description: str,
+    as_json: bool,
+) -> None:
+    """Pin every part now (labels and `latest` resolved) and print the release id."""
+    request = PinRequest(
+        prompt_ref, model, snapshot, graph_ref, policy_ref, split_pairs(params, "--param")
+    )
+    created = state.workspace().releases.create(name, request, description=description)
+    if as_json:
+        emit_json(_release_dict(created))
+        return
+    click.echo(release_id(created))
+    click.echo(f"  {created.ref}", err=True)
+
+
+@release.command()
+@click.argument("old", metavar="A")
+@click.argument("new", metavar="B")
+@json_option
+@pass_state
+def diff(state: CliState, old: str, new: str, as_json: bool) -> None:
+    """The pins that differ between releases A and B (ids or NAME@VERSION|LABEL)."""
+    changes = state.workspace().releases.diff_pins(old, new)
+    if as_json:
+        emit_json(changes)
+        return
+    if not changes:
+        click.echo(f"{old} and {new} pin the same parts")
+        return
+    emit_table(["PIN", "A", "B"], [(c.pin, _shown(c.old), _shown(c.new)) for c in changes])
+
+
+@release.command()
+@click.argument("name")
+@click.option("--at", "at", metavar="TIME", help="Say which release each label served then.")
+@json_option
+@pass_state
+def history(state: CliState, name: str, at: str | None, as_json: bool) -> None:
+    """Releases of NAME and every deploy and rollback, or what served at --at TIME."""
+    releases = state.workspace().releases
+    found = releases.history(name)
+    if at is not None:
+        labels = sorted({move.label for move in found.moves})
+        serving = {label: releases.serving_at(name, label, at) for label in labels}
+        if as_json:
+            emit_json({label: _release_dict(r) if r else None for label, r in serving.items()})
+            return
+        for label, served in serving.items():
+            shown = f"{served.ref} ({release_id(served)})" if served else "nothing"
+            click.echo(f"{name}@{label} at {at}: {shown}")
+        return
+    if as_json:
+        emit_json({"releases": [_release_dict(r) for r in found.versions], "moves": found.moves})
+        return
+    emit_table(
+        ["VERSION", "ID", "CREATED", "BY", "PROMPT", "POLICY"],
+        [
+            (
+                r.version,
+                release_id(r),
+                r.created_at[:19],
+                r.created_by,
+                r.spec.prompt,
+                r.spec.policy or "-",
+            )
+            for r in found.versions
+        ],
+    )
+    click.echo("deploys:")
+    print_label_moves(found.moves)
+
+
+@click.command()
+@click.argument("name")
+@click.argument("release_ref", metavar="RELEASE_ID")
+@click.option("--label", default="production", show_default=True, help="Deployment label.")
+@json_option
+@pass_state
+def deploy(state: CliState, name: str, release_ref: str, label: str, as_json: bool) -> None:
+    """Serve a release of NAME under NAME@LABEL (audited)."""
+    move = state.workspace().releases.deploy(name, release_ref, label)
+    _print_move(move, as_json, "deployed")
+
+
+@click.command()
+@click.argument("name")
+@click.option("--label", default="production", show_default=True, help="Deployment label.")
+@json_option
+@pass_state
+def rollback(state: CliState, name: str, label: str, as_json: bool) -> None:
+    """Serve again the release NAME@LABEL served before its latest deploy (audited)."""
+    move = state.workspace().releases.rollback(name, label)
+    _print_move(move, as_json, "rolled back")
+
+
+def _print_move(move: LabelMove, as_json: bool, verb: str) -> None:
+    if as_json:
+        emit_json(move)
+        return
+    if move.kind == "unchanged":
+        click.echo(f"{move.target}@{move.label} already serves version {move.to_version}")
+        return
+    before = f"{move.target}@{move.from_version}" if move.from_version else "nothing"
+    click.echo(f"{move.target}@{move.label} {verb}: {before} -> {move.target}@{move.to_version}")
+
+
+def _release_dict(found: Release) -> dict[str, object]:
+    return {
+        "id": release_id(found),
+        "hash": found.hash,
+        "ref": found.ref,
+        "created_at": found.created_at,
+        "created_by": found.created_by,
+        "pins": found.spec.pins(),
+        "description": found.spec.description,
+    }
+
+
+def _shown(value: object) -> str:
+    return "-" if value is None else str(value)
