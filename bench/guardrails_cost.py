@@ -118,11 +118,11 @@ def rail_medians(decisions: list[Any]) -> dict[str, float]:
 
 def request_latency(ws: Workspace, variables: dict[str, str], requests: int) -> float:
     """Median seconds of one local-model request (after a warm-up that loads the model)."""
-    ws.run("support-answer", variables)
+    ws.run_prompt("support-answer", variables)
     latencies = []
     for _ in range(requests):
         started = time.perf_counter()
-        ws.run("support-answer", variables)
+        ws.run_prompt("support-answer", variables)
         latencies.append(time.perf_counter() - started)
     return statistics.median(latencies)
 

@@ -17,13 +17,15 @@ from steerwise.core.errors import BadInputError, ConflictError, NotFoundError
 from steerwise.core.guardrails import CheckContext
 from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams
+from steerwise.core.releases import ReleaseSpec
 from steerwise.graph import KnowledgeGraph
 from steerwise.guardrails.registry import PolicyRegistry
 from steerwise.models import ModelRegistry
 from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
+from steerwise.pipeline.request import Answer, RequestRunner, Target
 from steerwise.prompts import PromptRegistry
-from steerwise.releases import PinResolvers, ReleaseRegistry
+from steerwise.releases import PinResolvers, ReleaseRegistry, release_id
 from steerwise.retrieval import (
     ChunkerSettings,
     KnowledgeIndex,
@@ -134,6 +136,17 @@ class Workspace:
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
         self.guarded = GuardedRunner(self.runner)
+        self.requests = RequestRunner(
+            runner=self.runner,
+            guarded=self.guarded,
+            search=lambda snapshot, query, options: self.search(
+                query, snapshot=snapshot, options=options
+            ),
+            facts=lambda graph, question: self.graph.facts_context(question, ref=graph),
+            policy=self.policies.load,
+            search_defaults=self.default_search_options,
+            accepts=self.prompts.accepts_variable,
+        )
 
     def search(
         self, query: str, *, snapshot: str | None = None, options: SearchOptions | None = None
@@ -153,7 +166,7 @@ class Workspace:
         }
         return SearchOptions(**{**defaults, **overrides})
 
-    def run(
+    def run_prompt(
         self,
         ref: str,
         variables: Mapping[str, Any],
@@ -163,6 +176,23 @@ class Workspace:
     ) -> RunResult:
         """Render a prompt version and call its model (or `model`): the answer and its costs."""
         return self.runner.run(ref, variables, model=model, params=params)
+
+    def run(self, target: str, variables: Mapping[str, Any]) -> Answer:
+        """One request through the whole path of a deployment (`support-bot@production`), a
+        release (id or `NAME@VERSION`) or a prompt (`prompt:NAME@REF`, or a name no release
+        has): rails, retrieval, facts, the model, citations, confidence."""
+        return self.requests.run(self.resolve_target(target), variables)
+
+    def resolve_target(self, target: str) -> Target:
+        """What `target` names, as a release to serve (a prompt becomes a release of itself)."""
+        prompt_ref = target.removeprefix("prompt:")
+        found = None if prompt_ref != target else self.releases.target(target)
+        if found is not None:
+            return Target(found.ref, release_id(found), found.spec)
+        version = self.prompts.get(prompt_ref)
+        return Target(
+            f"prompt:{version.ref}", "", ReleaseSpec(name=version.name, prompt=version.ref)
+        )
 
     def run_guarded(
         self,

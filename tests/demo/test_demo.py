@@ -34,9 +34,11 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         "REDACT  -> I am [EMAIL_1], card [CREDIT_CARD_1]: where is my order?",
         "BLOCK output.freshness.expired_source",
         "the model saw: My email is [EMAIL_1]. How long do refunds take?",
-        "params: {} -> {'k': 3, 'temperature': 0.2}",
+        "params: {'k': 3} -> {'k': 3, 'temperature': 0.2}",
         "support-bot@production: 1 -> 2",
         "support-bot@production: 2 -> 1  (every pin at once)",
+        "$ steerwise run support-bot@production",
+        "(support-bot@1 ",
         "intact: True, 17 events",
     ):
         assert expected in out, expected

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from steerwise import BadInputError
 from steerwise.core.guardrails import CheckContext, ContextDocument, Finding
+from steerwise.demo import pack_path
 from steerwise.guardrails.detectors.base import DETECTORS, DetectorServices
 from steerwise.guardrails.detectors.injection import (
     InjectionDetector,
@@ -194,6 +195,17 @@ def test_indirect_injection_in_a_retrieved_document(
     assert "'kb-7'" in findings[0].reason and "password" not in findings[0].reason
     unscanned = InjectionDetector(InjectionSettings(scan_context=False), services)
     assert unscanned.detect("How long does shipping take?", context) == []
+
+
+def test_instruction_like_documentation_is_not_an_indirect_injection(
+    detector: InjectionDetector, services: DetectorServices
+) -> None:
+    policy_text = (pack_path() / "docs" / "returns-policy.md").read_text(encoding="utf-8")
+    context = CheckContext(documents=(ContextDocument(id="returns", text=policy_text),))
+    assert detector.detect("How long does a refund take?", context) == []
+    similar = InjectionDetector(InjectionSettings(context_embeddings=True), services)
+    flagged = similar.detect("How long does a refund take?", context)
+    assert [f.type for f in flagged] == ["indirect_injection"]  # why it is off by default
 
 
 def test_the_threshold_decides() -> None:

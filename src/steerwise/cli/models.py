@@ -39,7 +39,7 @@ def list_models(state: CliState, as_json: bool) -> None:
 
 
 @click.command()
-@click.argument("ref", metavar="NAME[@REF]")
+@click.argument("ref", metavar="DEPLOYMENT|RELEASE_ID|PROMPT[@REF]")
 @click.option("--var", "pairs", multiple=True, metavar="KEY=VALUE", help="A variable (repeat).")
 @click.option("--vars-file", type=click.Path(dir_okay=False), help="Variables as a JSON object.")
 @click.option("--model", metavar="REF", help="Call this model instead of the prompt's.")
@@ -58,14 +58,25 @@ def run(
     policy: str | None,
     as_json: bool,
 ) -> None:
-    """Render a prompt version and call its model; print the answer."""
+    """Answer through a deployment or release (the whole request path), or run a prompt."""
     workspace = state.workspace()
+    release = None if ref.startswith("prompt:") else workspace.releases.target(ref)
+    if release is not None:
+        if model or policy or stream:
+            raise click.UsageError(
+                f"{ref} is a release: it pins its model and policy (--model, --policy and"
+                " --stream apply to prompts)"
+            )
+        schema = workspace.prompts.get(release.spec.prompt).spec.variables
+        _run_release(workspace, ref, collect_variables(schema, pairs, vars_file), as_json)
+        return
+    ref = ref.removeprefix("prompt:")
     variables = collect_variables(workspace.prompts.get(ref).spec.variables, pairs, vars_file)
     if policy is not None:
         _run_guarded(workspace, ref, variables, policy, model=model, stream=stream, as_json=as_json)
         return
     if not stream:
-        result = workspace.run(ref, variables, model=model)
+        result = workspace.run_prompt(ref, variables, model=model)
         if as_json:
             emit_json(_summary(result))
         else:
@@ -81,6 +92,27 @@ def run(
             click.echo(json.dumps(_summary(event), ensure_ascii=False))
         else:
             click.echo("")
+
+
+def _run_release(workspace: Workspace, ref: str, variables: dict[str, Any], as_json: bool) -> None:
+    """`run DEPLOYMENT|RELEASE`: the answer, its citations and confidence; exit 1 if refused."""
+    answer = workspace.run(ref, variables)
+    if as_json:
+        emit_json(answer.to_dict())
+    else:
+        click.echo(answer.text)
+        for cited in answer.citations:
+            stale = "  (stale: " + "; ".join(cited.stale_reasons) + ")" if cited.stale else ""
+            click.echo(f"[{cited.number}] {cited.document}  {cited.title}{stale}")
+        confidence = "-" if answer.confidence is None else f"{answer.confidence:.2f}"
+        reason = f" {answer.reason_code}" if answer.reason_code else ""
+        click.echo(
+            f"({answer.release} {answer.release_id}, {answer.outcome}{reason},"
+            f" confidence {confidence})",
+            err=True,
+        )
+    if answer.outcome in ("block", "fallback"):
+        sys.exit(1)
 
 
 def _run_guarded(

@@ -79,7 +79,7 @@ def _render(ws: Workspace, pack: Path, say: Say) -> None:
 def _run_locally(ws: Workspace, pack: Path, say: Say) -> None:
     question = read_questions()[2]["variables"]["question"]
     say(f'$ steerwise run support-answer@production --var question="{question}"')
-    answer = ws.run("support-answer@production", {"question": question}).answer
+    answer = ws.run_prompt("support-answer@production", {"question": question}).answer
     for line in textwrap.wrap(answer.text.strip()[:400], width=96):
         say(f"  {line}")
     say(
@@ -88,7 +88,7 @@ def _run_locally(ws: Workspace, pack: Path, say: Say) -> None:
     )
     ticket = "My e-bike battery stopped charging after 13 months. Is it covered?"
     say(f'$ steerwise run ticket-summary --var ticket="{ticket}" --var channel=email --json')
-    summary = ws.run("ticket-summary", {"ticket": ticket, "channel": "email"}).answer
+    summary = ws.run_prompt("ticket-summary", {"ticket": ticket, "channel": "email"}).answer
     say(f"  parsed, schema-valid JSON: {json.dumps(summary.parsed)}")
 
 
@@ -112,7 +112,7 @@ def _knowledge(ws: Workspace, pack: Path, say: Say) -> None:
         scores = " ".join(f"{name}={value:.2f}" for name, value in hit.scores.items())
         say(f"  {hit.rank}. {hit.document_ref}  {' > '.join(hit.heading_path)}  [{scores}]")
     say("  ... and the answer, grounded in numbered excerpts, cites them:")
-    answer = ws.run(
+    answer = ws.run_prompt(
         "support-answer@production", {"question": question, "context": number_context(hits)}
     ).answer
     for line in textwrap.wrap(answer.text.strip()[:300], width=96):
@@ -131,7 +131,9 @@ def _graph(ws: Workspace, pack: Path, say: Say) -> None:
     for line in facts.splitlines():
         say(f"  {line}")
     say("  ... the facts go into the prompt's `facts` variable, and the answer is checked:")
-    answer = ws.run("support-answer@production", {"question": question, "facts": facts}).answer
+    answer = ws.run_prompt(
+        "support-answer@production", {"question": question, "facts": facts}
+    ).answer
     say(f"  answer: {' '.join(answer.text.split())[:200]}")
     labels = [verdict.label for verdict in ws.graph.check(answer.text)]
     say(f"  its claims: {', '.join(labels) or 'none'}")
@@ -184,10 +186,12 @@ def _guard_answers(ws: Workspace, policy: Policy, say: Say) -> None:
 def _releases(ws: Workspace, pack: Path, say: Say) -> None:
     first = ws.releases.create(
         "support-bot",
-        PinRequest("support-answer@production", snapshot="latest", policy="support"),
+        PinRequest(
+            "support-answer@production", snapshot="latest", policy="support", params={"k": "3"}
+        ),
     )
     say("$ steerwise release create support-bot --prompt support-answer@production \\")
-    say("      --snapshot latest --policy support")
+    say("      --snapshot latest --policy support --param k=3")
     say(f"  {release_id(first)}   ({first.ref}: {_pins(first)})")
     second = ws.releases.create(
         "support-bot",
@@ -198,7 +202,7 @@ def _releases(ws: Workspace, pack: Path, say: Say) -> None:
             params={"temperature": "0.2", "k": "3"},
         ),
     )
-    say("$ steerwise release create support-bot ... --param temperature=0.2 --param k=3")
+    say("$ steerwise release create support-bot ... --param k=3 --param temperature=0.2")
     say(f"  {release_id(second)}")
     say(f"$ steerwise release diff {release_id(first)} {release_id(second)}")
     for change in ws.releases.diff_pins(first.ref, second.ref):
@@ -210,6 +214,16 @@ def _releases(ws: Workspace, pack: Path, say: Say) -> None:
     back = ws.releases.rollback("support-bot", "production")
     say("$ steerwise rollback support-bot --label production")
     say(f"  support-bot@production: {back.from_version} -> {back.to_version}  (every pin at once)")
+    question = "How long until my refund arrives after I return something?"
+    answer = ws.run("support-bot@production", {"question": question})
+    say(f'$ steerwise run support-bot@production --var "question={question}"')
+    for line in textwrap.wrap(" ".join(answer.text.split())[:240], width=96):
+        say(f"  {line}")
+    sources = ", ".join(c.document for c in answer.citations) or "none cited"
+    confidence = "-" if answer.confidence is None else f"{answer.confidence:.2f}"
+    outcome = f"{answer.outcome} {answer.reason_code}".strip()
+    say(f"  ({answer.release} {answer.release_id}, {outcome}, {len(answer.hits)} chunks")
+    say(f"   retrieved, sources: {sources}, confidence {confidence})")
 
 
 def _pins(found: Release) -> str:

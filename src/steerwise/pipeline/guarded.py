@@ -8,7 +8,7 @@ pass through a StreamGate.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,10 +32,12 @@ class GuardedResult:
     @property
     def reason_code(self) -> str:
         """The reason code of the decision that settled the outcome ('' when allowed)."""
-        for decision in reversed([*self.input_decisions, *self.output_decisions]):
-            if decision.reason_code:
-                return decision.reason_code
-        return ""
+        return settling_reason([*self.input_decisions, *self.output_decisions])
+
+
+def settling_reason(decisions: Sequence[Decision]) -> str:
+    """The reason code of the last decision that has one ('' when every check allowed)."""
+    return next((d.reason_code for d in reversed(decisions) if d.reason_code), "")
 
 
 @dataclass
@@ -61,12 +63,18 @@ class GuardedRunner:
         context: CheckContext | None = None,
         model: str | None = None,
         params: ChatParams | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> GuardedResult:
-        """Check inputs, run, check the answer (re-asking where a rail says so)."""
+        """Check inputs, run, check the answer (re-asking where a rail says so).
+
+        `extra` variables (retrieved context, graph facts) join after the input rails: they
+        are not the user's words, and the passages reach the rails through `context`.
+        """
         inputs = self._check_inputs(policy, variables, context)
         if inputs.refused is not None:
             return _refused(inputs, inputs.refused)
-        runs = [self._runner.run(ref, inputs.variables, model=model, params=params)]
+        rendered_with = {**inputs.variables, **(extra or {})}
+        runs = [self._runner.run(ref, rendered_with, model=model, params=params)]
         outputs: list[Decision] = []
         for attempt in range(policy.reask_budget + 1):
             decision = policy.check_output(runs[-1].answer.text, context, inputs.placeholders)

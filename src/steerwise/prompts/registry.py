@@ -37,6 +37,13 @@ class PromptRegistry(VersionedRegistry[PromptSpec]):
                     hint="push the included prompt first, or in the same push; nothing was written",
                 )
 
+    def accepts_variable(self, ref: str, name: str) -> bool:
+        """Whether the version `ref` names may be given variable `name` (declared, or its
+        schema does not forbid undeclared ones)."""
+        schema = self.get(ref).spec.variables
+        declared = name in (schema.get("properties") or {})
+        return declared or schema.get("additionalProperties", True) is not False
+
     def render(self, ref: str | PromptRef, variables: Mapping[str, Any]) -> RenderedPrompt:
         """Validate `variables` and render the messages of the version `ref` names."""
         version = self.get(ref)

@@ -128,6 +128,16 @@ class ReleaseRegistry(VersionedRegistry[ReleaseSpec]):
         name, version = rows[-1]
         return self.get(f"{name}@{int(version)}")
 
+    def target(self, ref: str) -> Release | None:
+        """The release `ref` names (a deployment, version or id), or None when it names no
+        release at all (then it may name a prompt)."""
+        if "@" in ref or not _ID.fullmatch(ref):
+            return self.get(ref) if self._exists(ref.split("@", 1)[0]) else None
+        try:
+            return self.find(ref)
+        except NotFoundError:
+            return None
+
     def _exists(self, name: str) -> bool:
         try:
             self.get(name)

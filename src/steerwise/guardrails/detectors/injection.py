@@ -15,8 +15,9 @@ How a text is scored:
 4. The combined score is the noisy-OR `1 - (1 - w_p p) * prod_i (1 - w_i s_i)` with the
    weights of the settings; the text is flagged when it reaches `threshold`.
 
-With `scan_context`, each `CheckContext.documents` passage is scored the same way; a passage
-that reaches the threshold gives an `indirect_injection` finding naming the passage.
+With `scan_context`, each `CheckContext.documents` passage is scored the same way (by patterns
+and decoded payloads only, unless `context_embeddings`); a passage that reaches the
+threshold gives an `indirect_injection` finding naming the passage.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class InjectionSettings(DetectorSettings):
     """A JSONL file of extra exemplars, {"text", "label"} with label 1 = attack."""
     scan_context: bool = True
     """Also score the retrieved passages of the check's context (indirect injection)."""
+    context_embeddings: bool = False
+    """Judge passages by embedding similarity too, not only by patterns and decoded payloads:
+    policy and help documents read like instructions, and similarity flags them (measured on
+    the demo pack's returns policy: 0.95), so it is off unless asked for."""
     classifier: str | None = None
     """A JSON file written by `injection_scoring.save_classifier`, to join the scorers."""
     pattern_weight: float = Field(1.0, ge=0.0, le=1.0)
@@ -183,8 +188,11 @@ class InjectionDetector:
         """Pattern matches in every view of `text`, and the segments to embed."""
         found = views(text)
         matches = [match for view in found for match in find_in_view(view)]
-        segments = segment(found, max_segments=self.settings.max_segments)
-        return Analysis(source, matches, segments if self.settings.use_embeddings else [])
+        embeds = self.settings.use_embeddings and (
+            source is None or self.settings.context_embeddings
+        )
+        segments = segment(found, max_segments=self.settings.max_segments) if embeds else []
+        return Analysis(source, matches, segments)
 
     def evidence(self, texts: Sequence[str]) -> list[Evidence]:
         """Each text's score per component and combined (no context): for tuning and reports."""
@@ -229,6 +237,8 @@ class InjectionDetector:
         weights = [self.settings.pattern_weight]
         best, segment_index, strongest = "patterns", -1, scores["patterns"] * weights[0]
         for name, weight, own in columns:
+            if not own:  # nothing of this text was embedded (a passage judged by patterns)
+                continue
             index = max(range(len(own)), key=own.__getitem__)
             scores[name] = own[index]
             weights.append(weight)

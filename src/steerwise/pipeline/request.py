@@ -1,0 +1,221 @@
+"""The request path of a release: input rails, retrieval, graph facts, render, generate,
+output rails, citations, confidence.
+
+`RequestRunner.run(release, variables)` answers one request with everything the release pins:
+the prompt version, the model, the snapshot and search settings, the graph version, the
+policy version and the generation parameters. The pipeline fills the reserved variables a
+prompt may use: `question` (the user's message; the prompt's own `question` variable),
+`context` (the retrieved chunks, numbered for citation) and `facts` (graph facts about the
+question's entities); a prompt that accepts none of them still works, and a prompt whose
+schema forbids one does not get it.
+
+Confidence is the mean of two figures in [0, 1]: retrieval (the best dense similarity of a
+chunk the answer cites, or of the top chunk if it cites none) and grounding (the share of the
+answer's sentences that word overlap finds in the retrieved chunks). Without retrieval there
+is no confidence figure (None).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from steerwise.core.guardrails import CheckContext, Decision, Outcome
+from steerwise.core.knowledge import SearchHit
+from steerwise.core.models import ChatParams
+from steerwise.core.releases import RETRIEVAL_PARAMS, ReleaseSpec
+from steerwise.guardrails.context import context_from_hits
+from steerwise.guardrails.detectors import DetectorServices
+from steerwise.guardrails.detectors.grounding import GroundingDetector, GroundingSettings
+from steerwise.guardrails.policy import Policy
+from steerwise.guardrails.text import content_words, sentence_spans
+from steerwise.pipeline.guarded import GuardedRunner, settling_reason
+from steerwise.pipeline.runner import PromptRunner, RunResult
+from steerwise.retrieval.citations import blank_citations, find_citations, number_context
+from steerwise.retrieval.search import SearchOptions
+
+RESERVED = ("question", "context", "facts")
+Search = Callable[[str, str, SearchOptions], list[SearchHit]]
+"""(snapshot id, query, options) -> hits."""
+Facts = Callable[[str, str], str]
+"""(graph id, question) -> fact lines."""
+
+
+@dataclass(frozen=True)
+class CitedSource:
+    """One valid `[n]` in an answer: the chunk, its document version and its freshness."""
+
+    number: int
+    chunk_id: str
+    document: str
+    title: str
+    stale: bool
+    stale_reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a request to a release returns, with everything that explains it."""
+
+    text: str
+    outcome: Outcome
+    release: str
+    release_id: str
+    citations: list[CitedSource]
+    confidence: float | None
+    hits: list[SearchHit]
+    facts: str
+    runs: list[RunResult]
+    input_decisions: list[Decision] = field(default_factory=list)
+    output_decisions: list[Decision] = field(default_factory=list)
+
+    @property
+    def reason_code(self) -> str:
+        """The reason code of the decision that settled the outcome ('' when allowed)."""
+        return settling_reason([*self.input_decisions, *self.output_decisions])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no placeholder values, no raw hits)."""
+        last = self.runs[-1].answer if self.runs else None
+        return {
+            "text": self.text,
+            "outcome": self.outcome,
+            "reason_code": self.reason_code,
+            "release": self.release,
+            "release_id": self.release_id,
+            "confidence": None if self.confidence is None else round(self.confidence, 4),
+            "citations": [
+                vars(c) | {"stale_reasons": list(c.stale_reasons)} for c in self.citations
+            ],
+            "retrieved": [hit.chunk_id for hit in self.hits],
+            "model": last.model if last else None,
+            "decisions": [d.to_dict() for d in (*self.input_decisions, *self.output_decisions)],
+        }
+
+
+@dataclass(frozen=True)
+class Target:
+    """A release to serve: its reference (`name@version`), id and pins."""
+
+    ref: str
+    id: str
+    spec: ReleaseSpec
+
+
+class RequestRunner:
+    """Runs requests through a release's whole path (module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        runner: PromptRunner,
+        guarded: GuardedRunner,
+        search: Search,
+        facts: Facts,
+        policy: Callable[[str], Policy],
+        search_defaults: Callable[..., SearchOptions],
+        accepts: Callable[[str, str], bool],
+    ) -> None:
+        self._runner = runner
+        self._guarded = guarded
+        self._search = search
+        self._facts = facts
+        self._policy = policy
+        self._search_defaults = search_defaults
+        self._accepts = accepts
+        self._grounding = GroundingDetector(
+            GroundingSettings(use_embeddings=False), DetectorServices()
+        )
+
+    def run(self, target: Target, variables: Mapping[str, Any]) -> Answer:
+        """Answer one request with the release's pinned parts."""
+        spec = target.spec
+        question = str(variables.get("question", ""))
+        hits = self._retrieve(spec, question)
+        facts = self._facts(spec.graph, question) if spec.graph and question else ""
+        extra = {
+            name: value
+            for name, value in (("context", number_context(hits) if hits else ""), ("facts", facts))
+            if value and name not in variables and self._accepts(spec.prompt, name)
+        }
+        params = _generation_params(spec)
+        context = context_from_hits(hits)
+        if spec.policy:
+            guarded = self._guarded.run(
+                spec.prompt,
+                variables,
+                policy=self._policy(spec.policy),
+                context=context,
+                model=spec.model,
+                params=params,
+                extra=extra,
+            )
+            text, outcome, runs = guarded.text, guarded.outcome, guarded.runs
+            decisions = (guarded.input_decisions, guarded.output_decisions)
+        else:
+            run = self._runner.run(
+                spec.prompt, {**variables, **extra}, model=spec.model, params=params
+            )
+            text, outcome, runs, decisions = run.answer.text, "allow", [run], ([], [])
+        cited = _cited(text, hits)
+        return Answer(
+            text=text,
+            outcome=outcome,
+            release=target.ref,
+            release_id=target.id,
+            citations=cited,
+            confidence=self._confidence(text, hits, cited, context) if hits else None,
+            hits=hits,
+            facts=facts,
+            runs=runs,
+            input_decisions=decisions[0],
+            output_decisions=decisions[1],
+        )
+
+    def _retrieve(self, spec: ReleaseSpec, question: str) -> list[SearchHit]:
+        if not spec.snapshot or not question.strip():
+            return []
+        pinned = {k: v for k, v in spec.params.items() if k in RETRIEVAL_PARAMS}
+        return self._search(spec.snapshot, question, self._search_defaults(**pinned))
+
+    def _confidence(
+        self,
+        text: str,
+        hits: Sequence[SearchHit],
+        cited: Sequence[CitedSource],
+        context: CheckContext,
+    ) -> float:
+        chosen = {c.chunk_id for c in cited}
+        dense = [h.scores.get("dense", 0.0) for h in hits if h.chunk_id in chosen] or [
+            hits[0].scores.get("dense", 0.0)
+        ]
+        retrieval = min(max(*dense, 0.0), 1.0)
+        plain = blank_citations(text)
+        sentences = [
+            s for s in sentence_spans(plain) if len(content_words(plain[s[0] : s[1]])) >= 3
+        ]
+        unsupported = self._grounding.detect(text, context) if sentences else []
+        grounding = 1.0 - len(unsupported) / len(sentences) if sentences else 0.0
+        return (retrieval + grounding) / 2.0
+
+
+def _generation_params(spec: ReleaseSpec) -> ChatParams | None:
+    pinned = {k: v for k, v in spec.params.items() if k not in RETRIEVAL_PARAMS}
+    return ChatParams.from_mapping(pinned) if pinned else None
+
+
+def _cited(text: str, hits: Sequence[SearchHit]) -> list[CitedSource]:
+    found: dict[int, CitedSource] = {}
+    for citation in find_citations(text, hits):
+        hit = citation.hit
+        if hit is not None and citation.number not in found:
+            found[citation.number] = CitedSource(
+                citation.number,
+                hit.chunk_id,
+                hit.document_ref,
+                hit.title,
+                hit.freshness.stale,
+                tuple(hit.freshness.reasons),
+            )
+    return list(found.values())
