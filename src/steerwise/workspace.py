@@ -43,6 +43,7 @@ from steerwise.settings import (
     load_settings,
 )
 from steerwise.store import Store, open_store
+from steerwise.traces import TraceLog
 
 
 def default_actor() -> str:
@@ -136,6 +137,7 @@ class Workspace:
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
         self.guarded = GuardedRunner(self.runner)
+        self.traces = TraceLog(store)
         self.requests = RequestRunner(
             runner=self.runner,
             guarded=self.guarded,
@@ -146,6 +148,7 @@ class Workspace:
             policy=self.policies.load,
             search_defaults=self.default_search_options,
             accepts=self.prompts.accepts_variable,
+            record=self.traces.record,
         )
 
     def search(
@@ -188,10 +191,10 @@ class Workspace:
         prompt_ref = target.removeprefix("prompt:")
         found = None if prompt_ref != target else self.releases.target(target)
         if found is not None:
-            return Target(found.ref, release_id(found), found.spec)
+            return Target(target, found.ref, release_id(found), found.spec)
         version = self.prompts.get(prompt_ref)
         return Target(
-            f"prompt:{version.ref}", "", ReleaseSpec(name=version.name, prompt=version.ref)
+            target, f"prompt:{version.ref}", "", ReleaseSpec(name=version.name, prompt=version.ref)
         )
 
     def run_guarded(
@@ -267,8 +270,9 @@ class Workspace:
             AuditLog.record(tx, self.actor, entry)
 
     def close(self) -> None:
-        """Store queued decisions; release the store's connections and open snapshots."""
+        """Store queued decisions and traces; release the store's connections and snapshots."""
         self.policies.close()
+        self.traces.close()
         self.index.close()
         self.store.close()
 

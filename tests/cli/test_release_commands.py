@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -110,3 +111,26 @@ def test_run_serves_a_deployment_through_its_pinned_parts(ws: Path) -> None:
         cwd=ws,
     )
     assert blocked.code == 1 and "input.prompt_injection.instruction_override" in blocked.err
+
+
+def test_traces_list_show_replay_and_export(ws: Path) -> None:
+    steerwise("deploy", "bot", create(ws), cwd=ws)
+    asked = steerwise(
+        "run", "bot@production", "--var", "question=I am kim@example.org, hi", "--json", cwd=ws
+    ).json()
+    listed = steerwise("traces", "list", "--deployment", "bot@production", "--json", cwd=ws)
+    assert asked["trace_id"] in [t["id"] for t in listed.json()]
+    shown = steerwise("traces", "show", asked["trace_id"][:12], cwd=ws)
+    assert shown.code == 0, shown.err
+    assert "input:  {'question': 'I am [EMAIL_1], hi'}" in shown.out
+    for step in ("request", "retrieval", "generate", "input_rails", "model_call", "citations"):
+        assert step in shown.out
+    replayed = steerwise("traces", "replay", asked["trace_id"], "--json", cwd=ws).json()
+    assert replayed["before"]["id"] == asked["trace_id"]
+    assert replayed["after"]["release"] == replayed["before"]["release"]
+    assert replayed["same_output"] is (replayed["after"]["output"] == replayed["before"]["output"])
+    exported = steerwise("traces", "export", "--format", "jsonl", cwd=ws).out.splitlines()
+    assert asked["trace_id"] in {json.loads(line)["id"] for line in exported}
+    assert "kim@example.org" not in "\n".join(exported)
+    missing = steerwise("traces", "show", "nope", cwd=ws)
+    assert missing.code == 2 and "no single trace has id 'nope'" in missing.err

@@ -16,6 +16,7 @@ from steerwise.cli.knowledge import index, search_command, sources
 from steerwise.cli.models import models, run
 from steerwise.cli.prompt import prompt
 from steerwise.cli.releases import deploy, release, rollback
+from steerwise.cli.traces import traces
 from steerwise.cli.workspace import init
 from steerwise.core import environment
 from steerwise.core.errors import SteerwiseError
@@ -54,6 +55,7 @@ for command in (
     release,
     deploy,
     rollback,
+    traces,
     audit,
     demo,
 ):

@@ -20,20 +20,25 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import uuid4
 
+from steerwise.core.clock import utc_now
 from steerwise.core.guardrails import CheckContext, Decision, Outcome
 from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams
 from steerwise.core.releases import RETRIEVAL_PARAMS, ReleaseSpec
+from steerwise.core.traces import Span, Trace
 from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.detectors import DetectorServices
 from steerwise.guardrails.detectors.grounding import GroundingDetector, GroundingSettings
 from steerwise.guardrails.policy import Policy
+from steerwise.guardrails.scrub import scrub
 from steerwise.guardrails.text import content_words, sentence_spans
 from steerwise.pipeline.guarded import GuardedRunner, settling_reason
 from steerwise.pipeline.runner import PromptRunner, RunResult
 from steerwise.retrieval.citations import blank_citations, find_citations, number_context
 from steerwise.retrieval.search import SearchOptions
+from steerwise.traces import Timeline
 
 RESERVED = ("question", "context", "facts")
 Search = Callable[[str, str, SearchOptions], list[SearchHit]]
@@ -69,6 +74,7 @@ class Answer:
     runs: list[RunResult]
     input_decisions: list[Decision] = field(default_factory=list)
     output_decisions: list[Decision] = field(default_factory=list)
+    trace_id: str = ""
 
     @property
     def reason_code(self) -> str:
@@ -84,6 +90,7 @@ class Answer:
             "reason_code": self.reason_code,
             "release": self.release,
             "release_id": self.release_id,
+            "trace_id": self.trace_id,
             "confidence": None if self.confidence is None else round(self.confidence, 4),
             "citations": [
                 vars(c) | {"stale_reasons": list(c.stale_reasons)} for c in self.citations
@@ -96,8 +103,9 @@ class Answer:
 
 @dataclass(frozen=True)
 class Target:
-    """A release to serve: its reference (`name@version`), id and pins."""
+    """A release to serve: what was asked for, its reference (`name@version`), id and pins."""
 
+    asked: str
     ref: str
     id: str
     spec: ReleaseSpec
@@ -116,6 +124,7 @@ class RequestRunner:
         policy: Callable[[str], Policy],
         search_defaults: Callable[..., SearchOptions],
         accepts: Callable[[str, str], bool],
+        record: Callable[[Trace], None],
     ) -> None:
         self._runner = runner
         self._guarded = guarded
@@ -124,54 +133,87 @@ class RequestRunner:
         self._policy = policy
         self._search_defaults = search_defaults
         self._accepts = accepts
+        self._record = record
         self._grounding = GroundingDetector(
             GroundingSettings(use_embeddings=False), DetectorServices()
         )
 
     def run(self, target: Target, variables: Mapping[str, Any]) -> Answer:
-        """Answer one request with the release's pinned parts."""
+        """Answer one request with the release's pinned parts, and record its trace."""
+        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables)
+        try:
+            answer = self._answer(target, variables, request.timeline, request.id)
+        except Exception as failure:
+            self._record(request.trace(None, failure))
+            raise
+        self._record(request.trace(answer, None))
+        return answer
+
+    def _answer(
+        self, target: Target, variables: Mapping[str, Any], timeline: Timeline, trace_id: str
+    ) -> Answer:
         spec = target.spec
         question = str(variables.get("question", ""))
-        hits = self._retrieve(spec, question)
-        facts = self._facts(spec.graph, question) if spec.graph and question else ""
+        with timeline.step("retrieval", snapshot=spec.snapshot) as span:
+            hits = self._retrieve(spec, question)
+            span["chunks"] = [_hit_attributes(hit) for hit in hits]
+        with timeline.step("graph_facts", graph=spec.graph) as span:
+            facts = self._facts(spec.graph, question) if spec.graph and question else ""
+            span["facts"] = len(facts.splitlines())
         extra = {
             name: value
             for name, value in (("context", number_context(hits) if hits else ""), ("facts", facts))
             if value and name not in variables and self._accepts(spec.prompt, name)
         }
-        params = _generation_params(spec)
         context = context_from_hits(hits)
-        if spec.policy:
-            guarded = self._guarded.run(
-                spec.prompt,
-                variables,
-                policy=self._policy(spec.policy),
-                context=context,
-                model=spec.model,
-                params=params,
-                extra=extra,
-            )
-            text, outcome, runs = guarded.text, guarded.outcome, guarded.runs
-            decisions = (guarded.input_decisions, guarded.output_decisions)
-        else:
-            run = self._runner.run(
-                spec.prompt, {**variables, **extra}, model=spec.model, params=params
-            )
-            text, outcome, runs, decisions = run.answer.text, "allow", [run], ([], [])
-        cited = _cited(text, hits)
+        with timeline.step("generate", prompt=spec.prompt, policy=spec.policy) as span:
+            text, outcome, runs, decisions = self._generate(spec, variables, extra, context)
+            span["_children"] = _generation_spans(runs, decisions)
+            span["outcome"] = outcome
+        with timeline.step("citations") as span:
+            cited = _cited(text, hits)
+            confidence = self._confidence(text, hits, cited, context) if hits else None
+            span |= {"cited": [c.number for c in cited], "confidence": confidence}
         return Answer(
             text=text,
             outcome=outcome,
             release=target.ref,
             release_id=target.id,
             citations=cited,
-            confidence=self._confidence(text, hits, cited, context) if hits else None,
+            confidence=confidence,
             hits=hits,
             facts=facts,
             runs=runs,
             input_decisions=decisions[0],
             output_decisions=decisions[1],
+            trace_id=trace_id,
         )
+
+    def _generate(
+        self,
+        spec: ReleaseSpec,
+        variables: Mapping[str, Any],
+        extra: Mapping[str, Any],
+        context: CheckContext,
+    ) -> tuple[str, Outcome, list[RunResult], tuple[list[Decision], list[Decision]]]:
+        """Render and call the model, behind the policy's rails when the release pins one."""
+        params = _generation_params(spec)
+        if not spec.policy:
+            run = self._runner.run(
+                spec.prompt, {**variables, **extra}, model=spec.model, params=params
+            )
+            return run.answer.text, "allow", [run], ([], [])
+        guarded = self._guarded.run(
+            spec.prompt,
+            variables,
+            policy=self._policy(spec.policy),
+            context=context,
+            model=spec.model,
+            params=params,
+            extra=extra,
+        )
+        decisions = (guarded.input_decisions, guarded.output_decisions)
+        return guarded.text, guarded.outcome, guarded.runs, decisions
 
     def _retrieve(self, spec: ReleaseSpec, question: str) -> list[SearchHit]:
         if not spec.snapshot or not question.strip():
@@ -219,3 +261,89 @@ def _cited(text: str, hits: Sequence[SearchHit]) -> list[CitedSource]:
                 tuple(hit.freshness.reasons),
             )
     return list(found.values())
+
+
+def _hit_attributes(hit: SearchHit) -> dict[str, Any]:
+    return {
+        "chunk_id": hit.chunk_id,
+        "document": hit.document_ref,
+        "score": round(hit.fused_score, 6),
+        "scores": {name: round(value, 6) for name, value in hit.scores.items()},
+        "stale": hit.freshness.stale,
+    }
+
+
+def _generation_spans(
+    runs: Sequence[RunResult], decisions: tuple[list[Decision], list[Decision]]
+) -> list[Span]:
+    """Input rails, then each model call followed by the output rails that judged it."""
+    inputs, outputs = decisions
+    spans = [_rails_span("input_rails", d) for d in inputs]
+    for index, run in enumerate(runs):
+        spans.append(_model_span(run))
+        if index < len(outputs):
+            spans.append(_rails_span("output_rails", outputs[index]))
+    return spans
+
+
+def _rails_span(name: str, decision: Decision) -> Span:
+    rails = [
+        {"rail": r.rail, "triggered": r.triggered, "error": r.error, "elapsed_us": r.elapsed_us}
+        for r in decision.rails
+    ]
+    attributes = {
+        "policy": decision.policy,
+        "outcome": decision.outcome,
+        "reason_code": decision.reason_code,
+        "rails": rails,
+        "findings": [f.type for f in decision.findings],
+    }
+    return Span(name, sum(r.elapsed_us for r in decision.rails) / 1000, attributes)
+
+
+def _model_span(run: RunResult) -> Span:
+    answer = run.answer
+    attempts = [
+        {"model": a.model, "number": a.number, "outcome": a.outcome, "error": a.error}
+        for a in answer.attempts
+    ]
+    attributes = {
+        "prompt": f"{run.prompt.name}@{run.prompt.version}",
+        "model": answer.model,
+        "input_tokens": answer.usage.input_tokens,
+        "output_tokens": answer.usage.output_tokens,
+        "cost_usd": answer.cost_usd,
+        "finish_reason": answer.finish_reason,
+        "attempts": attempts,
+    }
+    return Span("model_call", answer.latency_s * 1000, attributes)
+
+
+@dataclass(frozen=True)
+class _Request:
+    """One request in flight: its trace id, start time, timeline, target and variables."""
+
+    id: str
+    created: str
+    timeline: Timeline
+    target: Target
+    variables: Mapping[str, Any]
+
+    def trace(self, answer: Answer | None, failure: Exception | None) -> Trace:
+        """The stored record of the request: inputs and output scrubbed of personal data."""
+        target, spec = self.target, self.target.spec
+        pins = {k: v for k, v in spec.pins().items() if k != "params"} | {"params": spec.params}
+        root = self.timeline.root("request", release=target.ref, release_id=target.id, **pins)
+        return Trace(
+            id=self.id,
+            created_at=self.created,
+            target=target.asked,
+            release=target.ref,
+            release_id=target.id,
+            outcome=answer.outcome if answer else "error",
+            status="ok" if failure is None else "error",
+            latency_ms=self.timeline.elapsed_ms(),
+            input={k: scrub(v) if isinstance(v, str) else v for k, v in self.variables.items()},
+            output=scrub(answer.text) if answer else "",
+            root=root,
+        )

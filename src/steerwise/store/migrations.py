@@ -235,6 +235,25 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         by_dialect=_immutable("release_versions"),
     ),
+    Migration(
+        8,
+        "request traces",
+        (
+            """CREATE TABLE traces (
+                id TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                target TEXT NOT NULL,
+                release TEXT NOT NULL,
+                release_id TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                status TEXT NOT NULL,
+                latency_ms DOUBLE PRECISION NOT NULL,
+                trace_json TEXT NOT NULL
+            )""",
+            "CREATE INDEX traces_by_time ON traces (created_at)",
+            "CREATE INDEX traces_by_release ON traces (release, created_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

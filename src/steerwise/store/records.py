@@ -312,17 +312,71 @@ class DecisionRecords:
 
     def items(self, *, policy: str | None, outcome: str | None, limit: int) -> list[Row]:
         """Up to `limit` decisions, newest first; `policy` is a name (every version) or None."""
-        where: list[str] = []
-        params: dict[str, Any] = {"limit": limit}
-        if policy:
-            where.append("(policy = :policy OR substr(policy, 1, :width) = :prefix)")
-            params |= {"policy": policy, "width": len(policy) + 1, "prefix": f"{policy}@"}
+        where = [_named("policy")] if policy else []
+        params: dict[str, Any] = {"limit": limit, **_name_params(policy or "")}
         if outcome:
             where.append("outcome = :outcome")
             params["outcome"] = outcome
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         return self._session.all(
             f"SELECT {self._COLUMNS} FROM guard_decisions{clause} ORDER BY id DESC LIMIT :limit",
+            params,
+        )
+
+
+def _named(column: str) -> str:
+    """SQL: `column` is `:name` itself, or any `:name@...` (every version of a name)."""
+    return f"({column} = :name OR substr({column}, 1, :width) = :prefix)"
+
+
+def _name_params(name: str) -> dict[str, Any]:
+    return {"name": name, "width": len(name) + 1, "prefix": f"{name}@"}
+
+
+class TraceRecords:
+    """Rows of `traces`: one per request, its summary columns and the whole trace as JSON."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, trace: dict[str, Any]) -> None:
+        """Store one trace (a `Trace.to_dict()`)."""
+        self._session.execute(
+            "INSERT INTO traces (id, created_at, target, release, release_id, outcome, status,"
+            " latency_ms, trace_json) VALUES (:id, :at, :target, :release, :rid, :outcome,"
+            " :status, :latency, :body)",
+            {
+                "id": trace["id"],
+                "at": trace["created_at"],
+                "target": trace["target"],
+                "release": trace["release"],
+                "rid": trace["release_id"],
+                "outcome": trace["outcome"],
+                "status": trace["status"],
+                "latency": trace["latency_ms"],
+                "body": _dump(trace),
+            },
+        )
+
+    def get(self, trace_id: str) -> str | None:
+        """The JSON of one trace, by id or unique prefix (None if none or several match)."""
+        rows = self._session.all(
+            "SELECT trace_json FROM traces WHERE substr(id, 1, :width) = :prefix LIMIT 2",
+            {"width": len(trace_id), "prefix": trace_id},
+        )
+        return str(rows[0][0]) if len(rows) == 1 else None
+
+    def items(self, *, target: str | None, since: str | None, limit: int) -> list[Row]:
+        """Trace JSON, newest first; `target` is what was asked (`bot@production`), a
+        release (`bot@2`) or a release name (every version of it)."""
+        where = [f"(target = :name OR {_named('release')})"] if target else []
+        params: dict[str, Any] = {"limit": limit, **_name_params(target or "")}
+        if since:
+            where.append("created_at >= :since")
+            params["since"] = since
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._session.all(
+            f"SELECT trace_json FROM traces{clause} ORDER BY created_at DESC, id LIMIT :limit",
             params,
         )
 
@@ -358,6 +412,7 @@ class Transaction:
         self.graphs = GraphRecords(session)
         self.reviews = ReviewRecords(session)
         self.decisions = DecisionRecords(session)
+        self.traces = TraceRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""

@@ -1,0 +1,6 @@
+"""Traces: every request as a tree of timed steps, stored redacted, listed, shown, exported."""
+
+from steerwise.traces.log import TraceLog
+from steerwise.traces.timeline import Timeline
+
+__all__ = ["Timeline", "TraceLog"]

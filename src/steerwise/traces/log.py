@@ -1,0 +1,85 @@
+"""TraceLog: traces stored off the request path (batched), read back, exported as JSONL.
+
+Inputs and outputs are scrubbed of personal data and secrets (`guardrails.scrub`) before a
+trace is queued; the spans hold ids, versions, scores, counts and timings, never the text of
+retrieved chunks.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+
+from steerwise.core.errors import NotFoundError
+from steerwise.core.traces import Span, Trace
+from steerwise.store import Store
+from steerwise.store.batching import BatchWriter
+from steerwise.store.records import Transaction
+
+
+def _write(tx: Transaction, rows: Sequence[Trace]) -> None:
+    for trace in rows:
+        tx.traces.add(trace.to_dict())
+
+
+def trace_from_json(body: str) -> Trace:
+    """A trace as stored."""
+    data = json.loads(body)
+    return Trace(
+        id=data["id"],
+        created_at=data["created_at"],
+        target=data["target"],
+        release=data["release"],
+        release_id=data["release_id"],
+        outcome=data["outcome"],
+        status=data["status"],
+        latency_ms=float(data["latency_ms"]),
+        input=dict(data["input"]),
+        output=str(data["output"]),
+        root=Span.from_dict(data["root"]),
+    )
+
+
+class TraceLog:
+    """Records traces in the store's `traces` table and reads them back."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._writer: BatchWriter[Trace] = BatchWriter(store, _write, name="steerwise-traces")
+
+    def record(self, trace: Trace) -> None:
+        """Queue `trace` for storage; returns at once."""
+        self._writer.put(trace)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every queued trace is stored."""
+        return self._writer.flush(timeout_s)
+
+    def close(self) -> None:
+        """Store what is queued and stop the writer."""
+        self._writer.close()
+
+    def items(
+        self, *, target: str | None = None, since: str | None = None, limit: int = 50
+    ) -> list[Trace]:
+        """Newest first (after writing what is queued)."""
+        self.flush()
+        with self._store.read() as tx:
+            rows = tx.traces.items(target=target, since=since, limit=limit)
+        return [trace_from_json(str(body)) for (body,) in rows]
+
+    def get(self, trace_id: str) -> Trace:
+        """One trace by id or unique prefix."""
+        self.flush()
+        with self._store.read() as tx:
+            body = tx.traces.get(trace_id)
+        if body is None:
+            raise NotFoundError(
+                f"no single trace has id {trace_id!r}", hint="see: steerwise traces list"
+            )
+        return trace_from_json(body)
+
+    def export(self, *, target: str | None = None, since: str | None = None) -> Iterator[str]:
+        """One JSON line per trace, oldest first."""
+        for trace in reversed(self.items(target=target, since=since, limit=10_000_000)):
+            yield json.dumps(trace.to_dict(), ensure_ascii=False, sort_keys=True)
