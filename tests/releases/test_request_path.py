@@ -9,37 +9,25 @@ import pytest
 
 from steerwise import Workspace
 from steerwise.core.models import ModelError
-from steerwise.demo import pack_path
 from steerwise.releases import PinRequest, release_id
 from tests.conftest import simple_prompt, write_prompt
 from tests.models.fault_server import FaultServer, ok, status
+from tests.shop import build_shop
 
 QUESTION = "How long does a refund take after I return a bike?"
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A workspace with the demo pack's prompts, policy, an index snapshot and a graph."""
-    root = tmp_path_factory.mktemp("request") / "ws"
-    Workspace.init(root).close()
-    with Workspace.open(root) as ws:
-        ws.prompts.push([pack_path() / "prompts"])
-        ws.prompts.label("support-answer@1", "production")
-        ws.policies.push([pack_path() / "policies"])
-        ws.sources.add([pack_path() / "docs"])
-        ws.index.build()
-        ws.graph.build()
-        pins = PinRequest(
-            "support-answer@production",
-            snapshot="latest",
-            graph="latest",
-            policy="support",
-            params={"k": "3", "max_tokens": "60"},
-        )
-        ws.releases.deploy(
-            "support-bot", release_id(ws.releases.create("support-bot", pins)), "production"
-        )
-    return root
+    """The demo pack with a graph, and support-bot@production pinning everything."""
+    pins = PinRequest(
+        "support-answer@production",
+        snapshot="latest",
+        graph="latest",
+        policy="support",
+        params={"k": "3", "max_tokens": "60"},
+    )
+    return build_shop(tmp_path_factory.mktemp("request") / "ws", "support-bot", pins, graph=True)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from steerwise.cli.knowledge import index, search_command, sources
 from steerwise.cli.models import models, run
 from steerwise.cli.prompt import prompt
 from steerwise.cli.releases import deploy, release, rollback
+from steerwise.cli.serve import serve
 from steerwise.cli.traces import traces
 from steerwise.cli.workspace import init
 from steerwise.core import environment
@@ -56,6 +57,7 @@ for command in (
     deploy,
     rollback,
     traces,
+    serve,
     audit,
     demo,
 ):

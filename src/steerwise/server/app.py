@@ -1,0 +1,114 @@
+"""The gateway app: OpenAI-compatible chat completions served by deployments and releases.
+
+`model` in a request names what answers: a deployment (`support-bot@production`), a release
+id or `NAME@VERSION`, or a prompt (`prompt:NAME@LABEL`). The last user message is the
+`question`; a `variables` (or `metadata`) object in the body adds variables. Every request
+goes through `Workspace.run` (rails, retrieval, facts, model, citations) and leaves a trace;
+the answer's citations, decisions, confidence and trace id travel in the response's
+`steerwise` field and in `X-Steerwise-Trace-Id` / `X-Steerwise-Release` headers. Errors use
+the OpenAI error format: 400 for a malformed body or bad variables, 404 for an unknown
+model, 413 for a body over the size limit, 502 when the upstream model failed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from steerwise.core.errors import BadInputError, NotFoundError, SteerwiseError
+from steerwise.core.models import ModelError
+from steerwise.server.openai_format import (
+    ChatRequest,
+    completion,
+    completion_chunks,
+    error_body,
+)
+from steerwise.workspace import Workspace
+
+MAX_BODY_BYTES = 1_000_000
+
+
+def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) -> ASGIApp:
+    """The ASGI app serving `workspace` (FastAPI behind a body-size limit)."""
+    app = FastAPI(title="steerwise gateway", docs_url=None, redoc_url=None)
+    _add_error_handlers(app)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/v1/models")
+    def list_models() -> dict[str, Any]:
+        deployments = [
+            f"{summary.name}@{label}"
+            for summary in workspace.releases.summaries()
+            for label in summary.labels
+        ]
+        return {
+            "object": "list",
+            "data": [
+                {"id": name, "object": "model", "created": 0, "owned_by": "steerwise"}
+                for name in deployments
+            ],
+        }
+
+    @app.post("/v1/chat/completions", response_model=None)
+    def chat_completions(body: ChatRequest) -> JSONResponse | StreamingResponse:
+        answer = workspace.run(body.model, body.prompt_variables())
+        headers = {"X-Steerwise-Trace-Id": answer.trace_id, "X-Steerwise-Release": answer.release}
+        if body.stream:
+            return StreamingResponse(
+                completion_chunks(answer, body.model),
+                media_type="text/event-stream",
+                headers=headers,
+            )
+        return JSONResponse(completion(answer, body.model), headers=headers)
+
+    return BodyLimit(app, max_body_bytes)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid_body(request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid body"}
+        where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        message = f"{where}: {first['msg']}" if where else str(first["msg"])
+        return JSONResponse(error_body(message, "invalid_request_error"), status_code=400)
+
+    @app.exception_handler(SteerwiseError)
+    async def steerwise_error(request: Request, error: SteerwiseError) -> JSONResponse:
+        status, kind = _status_of(error)
+        return JSONResponse(error_body(str(error), kind), status_code=status)
+
+
+def _status_of(error: SteerwiseError) -> tuple[int, str]:
+    if isinstance(error, NotFoundError):
+        return 404, "not_found_error"
+    if isinstance(error, BadInputError):
+        return 400, "invalid_request_error"
+    if isinstance(error, ModelError):
+        return 502, "upstream_error"
+    return 500, "server_error"
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, before the app reads them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and int(declared) > self.limit:
+            body = error_body(f"request body over {self.limit} bytes", "invalid_request_error")
+            await JSONResponse(body, status_code=413)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
