@@ -148,6 +148,7 @@ class Workspace:
             policy=self.policies.load,
             search_defaults=self.default_search_options,
             accepts=self.prompts.accepts_variable,
+            check_variables=self.prompts.check_variables,
             record=self.traces.record,
         )
 

@@ -124,6 +124,7 @@ class RequestRunner:
         policy: Callable[[str], Policy],
         search_defaults: Callable[..., SearchOptions],
         accepts: Callable[[str, str], bool],
+        check_variables: Callable[[str, Mapping[str, Any]], None],
         record: Callable[[Trace], None],
     ) -> None:
         self._runner = runner
@@ -133,6 +134,7 @@ class RequestRunner:
         self._policy = policy
         self._search_defaults = search_defaults
         self._accepts = accepts
+        self._check_variables = check_variables
         self._record = record
         self._grounding = GroundingDetector(
             GroundingSettings(use_embeddings=False), DetectorServices()
@@ -153,6 +155,7 @@ class RequestRunner:
         self, target: Target, variables: Mapping[str, Any], timeline: Timeline, trace_id: str
     ) -> Answer:
         spec = target.spec
+        self._check_early(spec.prompt, variables)
         question = str(variables.get("question", ""))
         with timeline.step("retrieval", snapshot=spec.snapshot) as span:
             hits = self._retrieve(spec, question)
@@ -188,6 +191,16 @@ class RequestRunner:
             output_decisions=decisions[1],
             trace_id=trace_id,
         )
+
+    def _check_early(self, prompt: str, variables: Mapping[str, Any]) -> None:
+        """The caller's variables against the prompt's schema, before retrieval, rails or the
+        model; the reserved ones the pipeline fills later stand in as empty text."""
+        later = {
+            name: ""
+            for name in RESERVED
+            if name not in variables and self._accepts(prompt, name) and name != "question"
+        }
+        self._check_variables(prompt, {**later, **variables})
 
     def _generate(
         self,

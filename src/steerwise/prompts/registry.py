@@ -44,6 +44,10 @@ class PromptRegistry(VersionedRegistry[PromptSpec]):
         declared = name in (schema.get("properties") or {})
         return declared or schema.get("additionalProperties", True) is not False
 
+    def check_variables(self, ref: str, variables: Mapping[str, Any]) -> None:
+        """Raise BadInputError naming the first variable the version's schema refuses."""
+        self._renderer.compiled(self.get(ref)).check_variables(variables)
+
     def render(self, ref: str | PromptRef, variables: Mapping[str, Any]) -> RenderedPrompt:
         """Validate `variables` and render the messages of the version `ref` names."""
         version = self.get(ref)
