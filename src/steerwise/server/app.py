@@ -12,15 +12,17 @@ model, 413 for a body over the size limit, 502 when the upstream model failed.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from steerwise.core.errors import BadInputError, NotFoundError, SteerwiseError
 from steerwise.core.models import ModelError
+from steerwise.server.metrics import Metrics
 from steerwise.server.openai_format import (
     ChatRequest,
     completion,
@@ -35,7 +37,12 @@ MAX_BODY_BYTES = 1_000_000
 def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) -> ASGIApp:
     """The ASGI app serving `workspace` (FastAPI behind a body-size limit)."""
     app = FastAPI(title="steerwise gateway", docs_url=None, redoc_url=None)
-    _add_error_handlers(app)
+    metrics = Metrics()
+    _add_error_handlers(app, metrics)
+
+    @app.get("/metrics", response_class=PlainTextResponse)
+    def prometheus() -> str:
+        return metrics.render()
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -58,7 +65,9 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
 
     @app.post("/v1/chat/completions", response_model=None)
     def chat_completions(body: ChatRequest) -> JSONResponse | StreamingResponse:
+        started = time.perf_counter()
         answer = workspace.run(body.model, body.prompt_variables())
+        metrics.observe(body.model, answer, time.perf_counter() - started)
         headers = {"X-Steerwise-Trace-Id": answer.trace_id, "X-Steerwise-Release": answer.release}
         if body.stream:
             return StreamingResponse(
@@ -71,17 +80,19 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
     return BodyLimit(app, max_body_bytes)
 
 
-def _add_error_handlers(app: FastAPI) -> None:
+def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid_body(request: Request, error: RequestValidationError) -> JSONResponse:
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid body"}
         where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
         message = f"{where}: {first['msg']}" if where else str(first["msg"])
+        metrics.observe_error(400)
         return JSONResponse(error_body(message, "invalid_request_error"), status_code=400)
 
     @app.exception_handler(SteerwiseError)
     async def steerwise_error(request: Request, error: SteerwiseError) -> JSONResponse:
         status, kind = _status_of(error)
+        metrics.observe_error(status)
         return JSONResponse(error_body(str(error), kind), status_code=status)
 
 
