@@ -10,7 +10,7 @@ from steerwise.core.guardrails import CheckContext, ContextDocument
 from steerwise.core.models import ModelConfig
 from steerwise.guardrails.detectors import DetectorServices
 from steerwise.guardrails.detectors.grounding import GroundingDetector, GroundingSettings
-from steerwise.guardrails.nli import VERDICTS
+from steerwise.guardrails.nli import VERDICTS, NliJudge
 from steerwise.models import ModelRegistry
 from tests.guardrails.test_policies import write_policy
 from tests.models.fault_server import FaultServer, ok
@@ -79,12 +79,9 @@ def test_a_judge_that_answers_no_verdict_blocks_the_answer(tmp_path: Path) -> No
 
 
 def test_the_local_model_gives_a_verdict_for_every_sentence(tmp_path: Path) -> None:
-    models = ModelRegistry({}, root=tmp_path)
-    grounding = detector(models, "local:smollm2-135m")
-    sentences = ANSWER.split(". ")[:3]
-    for sentence in sentences:
-        found = grounding.detect(sentence, CheckContext(PASSAGES))
-        assert len(found) <= 1
-        if found:
-            assert found[0].type in ("contradicted_sentence", "unsupported_sentence")
-            assert any(f"{name} given" in found[0].reason for name in VERDICTS)
+    judge = NliJudge(ModelRegistry({}, root=tmp_path), "local:smollm2-135m")
+    passages = [document.text for document in PASSAGES]
+    for sentence in ANSWER.split(". ")[:3]:
+        judgement = judge.judge(passages, sentence)
+        assert judgement.verdict in VERDICTS
+        assert judgement.model == "local:smollm2-135m"

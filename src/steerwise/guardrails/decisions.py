@@ -49,10 +49,10 @@ class StoredDecision:
         }
 
 
-def decision_row(decision: Decision) -> DecisionRow:
+def decision_row(decision: Decision, at: str) -> DecisionRow:
     """What is stored of `decision`: no text, no placeholder values."""
     return DecisionRow(
-        created_at=utc_now(),
+        created_at=at,
         policy=decision.policy,
         direction=decision.direction,
         outcome=decision.outcome,
@@ -62,31 +62,23 @@ def decision_row(decision: Decision) -> DecisionRow:
     )
 
 
-def _write(tx: Transaction, rows: Sequence[DecisionRow]) -> None:
-    for row in rows:
-        tx.decisions.add(row)
+def _write(tx: Transaction, queued: Sequence[tuple[str, Decision]]) -> None:
+    for at, decision in queued:
+        tx.decisions.add(decision_row(decision, at))
 
 
-class DecisionLog:
-    """Records decisions in the store's `guard_decisions` and reads them back."""
+class DecisionLog(BatchWriter[tuple[str, Decision]]):
+    """Records decisions in the store's `guard_decisions` and reads them back.
+
+    A decision is queued with its time; turning it into a row happens on the writer thread.
+    """
 
     def __init__(self, store: Store) -> None:
-        self._store = store
-        self._writer: BatchWriter[DecisionRow] = BatchWriter(
-            store, _write, name="steerwise-guard-decisions"
-        )
+        super().__init__(store, _write, name="steerwise-guard-decisions")
 
     def record(self, decision: Decision) -> None:
         """Queue `decision` for storage; returns at once."""
-        self._writer.put(decision_row(decision))
-
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every queued decision is stored."""
-        return self._writer.flush(timeout_s)
-
-    def close(self) -> None:
-        """Store what is queued and stop the writer."""
-        self._writer.close()
+        self.put((utc_now(), decision))
 
     def items(
         self, *, policy: str | None = None, outcome: str | None = None, limit: int = 50

@@ -32,7 +32,6 @@ from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.detectors import DetectorServices
 from steerwise.guardrails.detectors.grounding import GroundingDetector, GroundingSettings
 from steerwise.guardrails.policy import Policy
-from steerwise.guardrails.scrub import scrub
 from steerwise.guardrails.text import content_words, sentence_spans
 from steerwise.pipeline.guarded import GuardedRunner, settling_reason
 from steerwise.pipeline.runner import PromptRunner, RunResult
@@ -343,7 +342,7 @@ class _Request:
     variables: Mapping[str, Any]
 
     def trace(self, answer: Answer | None, failure: Exception | None) -> Trace:
-        """The stored record of the request: inputs and output scrubbed of personal data."""
+        """The record of the request (the trace log scrubs personal data before storing it)."""
         target, spec = self.target, self.target.spec
         pins = {k: v for k, v in spec.pins().items() if k != "params"} | {"params": spec.params}
         root = self.timeline.root("request", release=target.ref, release_id=target.id, **pins)
@@ -356,7 +355,7 @@ class _Request:
             outcome=answer.outcome if answer else "error",
             status="ok" if failure is None else "error",
             latency_ms=self.timeline.elapsed_ms(),
-            input={k: scrub(v) if isinstance(v, str) else v for k, v in self.variables.items()},
-            output=scrub(answer.text) if answer else "",
+            input=dict(self.variables),  # scrubbed by the trace log before storage
+            output=answer.text if answer else "",
             root=root,
         )

@@ -1,17 +1,19 @@
 """TraceLog: traces stored off the request path (batched), read back, exported as JSONL.
 
-Inputs and outputs are scrubbed of personal data and secrets (`guardrails.scrub`) before a
-trace is queued; the spans hold ids, versions, scores, counts and timings, never the text of
-retrieved chunks.
+Inputs and outputs are scrubbed of personal data and secrets (`guardrails.scrub`) on the
+writer thread, before a trace is stored; the spans hold ids, versions, scores, counts and
+timings, never the text of retrieved chunks.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 from steerwise.core.errors import NotFoundError
 from steerwise.core.traces import Span, Trace
+from steerwise.guardrails.scrub import scrub
 from steerwise.store import Store
 from steerwise.store.batching import BatchWriter
 from steerwise.store.records import Transaction
@@ -19,7 +21,14 @@ from steerwise.store.records import Transaction
 
 def _write(tx: Transaction, rows: Sequence[Trace]) -> None:
     for trace in rows:
-        tx.traces.add(trace.to_dict())
+        tx.traces.add(scrubbed(trace).to_dict())
+
+
+def scrubbed(trace: Trace) -> Trace:
+    """`trace` with personal data and secrets in its input and output replaced by
+    placeholders (done on the writer thread, off the request path)."""
+    found = {k: scrub(v) if isinstance(v, str) else v for k, v in trace.input.items()}
+    return replace(trace, input=found, output=scrub(trace.output))
 
 
 def trace_from_json(body: str) -> Trace:
@@ -40,24 +49,15 @@ def trace_from_json(body: str) -> Trace:
     )
 
 
-class TraceLog:
+class TraceLog(BatchWriter[Trace]):
     """Records traces in the store's `traces` table and reads them back."""
 
     def __init__(self, store: Store) -> None:
-        self._store = store
-        self._writer: BatchWriter[Trace] = BatchWriter(store, _write, name="steerwise-traces")
+        super().__init__(store, _write, name="steerwise-traces")
 
     def record(self, trace: Trace) -> None:
-        """Queue `trace` for storage; returns at once."""
-        self._writer.put(trace)
-
-    def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every queued trace is stored."""
-        return self._writer.flush(timeout_s)
-
-    def close(self) -> None:
-        """Store what is queued and stop the writer."""
-        self._writer.close()
+        """Queue `trace` for storage (scrubbed when written); returns at once."""
+        self.put(trace)
 
     def items(
         self, *, target: str | None = None, since: str | None = None, limit: int = 50
