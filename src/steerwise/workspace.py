@@ -10,8 +10,10 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
+from steerwise.access import KeyRing
 from steerwise.audit import AuditLog
 from steerwise.core import environment
+from steerwise.core.actors import Actor
 from steerwise.core.audit import AuditEntry
 from steerwise.core.errors import BadInputError, ConflictError, NotFoundError
 from steerwise.core.guardrails import CheckContext
@@ -93,20 +95,20 @@ class Workspace:
         self.root = root
         self.settings = settings
         self.store = store
-        self.actor = actor
+        self.actor = Actor(actor)
         self.audit = AuditLog(store)
         self.prompts = PromptRegistry(
-            store, actor=actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
+            store, actor=self.actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
         )
         self.models = ModelRegistry(
             settings.models, root=root, default_model=settings.workspace.default_model
         )
         self.runner = PromptRunner(self.prompts, self.models)
-        self.sources = SourceLibrary(store, actor=actor, root=root)
+        self.sources = SourceLibrary(store, actor=self.actor, root=root)
         retrieval = settings.retrieval
         self.index = KnowledgeIndex(
             store,
-            actor=actor,
+            actor=self.actor,
             artifacts=root / STATE_DIR / "artifacts",
             sources=self.sources,
             models=self.models,
@@ -114,11 +116,11 @@ class Workspace:
             embedder=retrieval.embedder,
         )
         self.graph = KnowledgeGraph(
-            store, actor=actor, artifacts=root / STATE_DIR / "artifacts", index=self.index
+            store, actor=self.actor, artifacts=root / STATE_DIR / "artifacts", index=self.index
         )
         self.policies = PolicyRegistry(
             store,
-            actor=actor,
+            actor=self.actor,
             embedder=lambda: self.models.embedder("default"),
             models=lambda: self.models,
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
@@ -126,7 +128,7 @@ class Workspace:
         self.reviews = ReviewQueue(store)
         self.releases = ReleaseRegistry(
             store,
-            actor=actor,
+            actor=self.actor,
             resolvers=PinResolvers(
                 prompt=lambda ref: self.prompts.get(ref).ref,
                 policy=lambda ref: self.policies.get(ref).ref,
@@ -138,6 +140,7 @@ class Workspace:
         )
         self.guarded = GuardedRunner(self.runner)
         self.traces = TraceLog(store)
+        self.keys = KeyRing(store, actor=self.actor, cache_ttl_s=settings.prompts.label_cache_ttl_s)
         self.requests = RequestRunner(
             runner=self.runner,
             guarded=self.guarded,
@@ -268,7 +271,7 @@ class Workspace:
     def record(self, entry: AuditEntry) -> None:
         """Append an audit event on its own (for changes that have no other state)."""
         with self.store.write() as tx:
-            AuditLog.record(tx, self.actor, entry)
+            AuditLog.record(tx, self.actor.name, entry)
 
     def close(self) -> None:
         """Store queued decisions and traces; release the store's connections and snapshots."""

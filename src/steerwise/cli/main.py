@@ -12,6 +12,7 @@ from steerwise.cli.context import CliState
 from steerwise.cli.demo import demo
 from steerwise.cli.graph import graph
 from steerwise.cli.guard import guard, policy, review
+from steerwise.cli.keys import keys
 from steerwise.cli.knowledge import index, search_command, sources
 from steerwise.cli.models import models, run
 from steerwise.cli.prompt import prompt
@@ -58,6 +59,7 @@ for command in (
     rollback,
     traces,
     serve,
+    keys,
     audit,
     demo,
 ):

@@ -10,8 +10,9 @@ from typing import Any
 import click
 
 from steerwise.cli.context import CliState, json_option, pass_state
-from steerwise.cli.output import emit_json, emit_table, to_plain
+from steerwise.cli.output import emit_json, emit_table
 from steerwise.cli.variables import collect_variables
+from steerwise.core.jsonable import to_plain
 from steerwise.core.models import StreamDelta
 from steerwise.pipeline import RunResult
 from steerwise.pipeline.guarded import GuardedResult

@@ -9,7 +9,7 @@ from steerwise.cli.output import emit_json, emit_table
 from steerwise.cli.variables import split_pairs
 from steerwise.cli.versioned import add_versioned_commands, print_label_moves
 from steerwise.core.versioning import LabelMove
-from steerwise.releases import PinRequest, Release, release_id
+from steerwise.releases import PinRequest, release_dict, release_id
 
 
 @click.group()
@@ -54,7 +54,7 @@ def create(
     )
     created = state.workspace().releases.create(name, request, description=description)
     if as_json:
-        emit_json(_release_dict(created))
+        emit_json(release_dict(created))
         return
     click.echo(release_id(created))
     click.echo(f"  {created.ref}", err=True)
@@ -90,14 +90,14 @@ def history(state: CliState, name: str, at: str | None, as_json: bool) -> None:
         labels = sorted({move.label for move in found.moves})
         serving = {label: releases.serving_at(name, label, at) for label in labels}
         if as_json:
-            emit_json({label: _release_dict(r) if r else None for label, r in serving.items()})
+            emit_json({label: release_dict(r) if r else None for label, r in serving.items()})
             return
         for label, served in serving.items():
             shown = f"{served.ref} ({release_id(served)})" if served else "nothing"
             click.echo(f"{name}@{label} at {at}: {shown}")
         return
     if as_json:
-        emit_json({"releases": [_release_dict(r) for r in found.versions], "moves": found.moves})
+        emit_json({"releases": [release_dict(r) for r in found.versions], "moves": found.moves})
         return
     emit_table(
         ["VERSION", "ID", "CREATED", "BY", "PROMPT", "POLICY"],
@@ -149,18 +149,6 @@ def _print_move(move: LabelMove, as_json: bool, verb: str) -> None:
         return
     before = f"{move.target}@{move.from_version}" if move.from_version else "nothing"
     click.echo(f"{move.target}@{move.label} {verb}: {before} -> {move.target}@{move.to_version}")
-
-
-def _release_dict(found: Release) -> dict[str, object]:
-    return {
-        "id": release_id(found),
-        "hash": found.hash,
-        "ref": found.ref,
-        "created_at": found.created_at,
-        "created_by": found.created_by,
-        "pins": found.spec.pins(),
-        "description": found.spec.description,
-    }
 
 
 def _shown(value: object) -> str:

@@ -84,11 +84,10 @@ def _show(noun: str, registry_of: RegistryOf) -> click.Command:
     def show(state: CliState, ref: str, as_json: bool) -> None:
         registry = registry_of(state.workspace())
         version = registry.find(ref)
-        labels = sorted(
-            label for label, v in registry.labels_of(version.name).items() if v == version.version
-        )
+        described = registry.describe(ref)
+        labels = described["labels"]
         if as_json:
-            emit_json({**vars(version), "spec": version.spec.content(), "labels": labels})
+            emit_json(described)
             return
         click.echo(
             f"{version.ref}  hash {short_hash(version.hash)}  labels: {', '.join(labels) or '-'}"

@@ -49,3 +49,15 @@ class StoreError(SteerwiseError):
     """The database could not be reached or answered with an error; check the store URL."""
 
     exit_code = 3
+
+
+class AuthenticationError(SteerwiseError):
+    """No API key, or one that is unknown or revoked; send a valid key as a bearer token."""
+
+    exit_code = 2
+
+
+class PermissionDeniedError(SteerwiseError):
+    """The caller's role may not do this; ask an admin for a key with a role that may."""
+
+    exit_code = 2

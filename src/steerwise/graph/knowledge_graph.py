@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from steerwise.audit import AuditLog
+from steerwise.core.actors import Actor
 from steerwise.core.audit import AuditEntry
 from steerwise.core.clock import utc_now
 from steerwise.core.errors import NotFoundError
@@ -28,7 +29,9 @@ ChunkExtractor = Callable[[IndexedChunk, Provenance], list[Fact]]
 class KnowledgeGraph:
     """The workspace's graph versions; the newest is the current graph."""
 
-    def __init__(self, store: Store, *, actor: str, artifacts: Path, index: KnowledgeIndex) -> None:
+    def __init__(
+        self, store: Store, *, actor: Actor, artifacts: Path, index: KnowledgeIndex
+    ) -> None:
         self._store = store
         self._actor = actor
         self._folder = artifacts / "graphs"
@@ -85,13 +88,13 @@ class KnowledgeGraph:
         write_graph(self._folder / f"{graph_id}.jsonl", unique)
         entities = {entity_key(f.subject) for f in unique} | {entity_key(f.object) for f in unique}
         info = GraphInfo(
-            graph_id, utc_now(), self._actor, len(unique), len(entities), snapshot_id, artifact
+            graph_id, utc_now(), self._actor.name, len(unique), len(entities), snapshot_id, artifact
         )
         with self._store.write() as tx:
             tx.graphs.insert({**info.__dict__})
             AuditLog.record(
                 tx,
-                self._actor,
+                self._actor.name,
                 AuditEntry(
                     action,
                     f"graph:{graph_id}",

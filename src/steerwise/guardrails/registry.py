@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from steerwise.core.actors import Actor
 from steerwise.core.clock import utc_now
 from steerwise.core.guardrails import Decision, PolicySpec, RailResult
 from steerwise.guardrails.checks import check_policy
@@ -33,7 +34,7 @@ class PolicyRegistry(VersionedRegistry[PolicySpec]):
         self,
         store: Store,
         *,
-        actor: str,
+        actor: Actor,
         embedder: Callable[[], Embedder] | None = None,
         models: Callable[[], ModelRegistry] | None = None,
         label_cache_ttl_s: float = 1.0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from steerwise.core.actors import Actor
 from steerwise.core.errors import BadInputError
 from steerwise.core.prompt import PromptSpec, RenderedPrompt
 from steerwise.prompts.checks import check_spec
@@ -23,7 +24,7 @@ PromptHistory = History[PromptSpec]
 class PromptRegistry(VersionedRegistry[PromptSpec]):
     """The versioned prompt library of one workspace."""
 
-    def __init__(self, store: Store, *, actor: str, label_cache_ttl_s: float = 1.0) -> None:
+    def __init__(self, store: Store, *, actor: Actor, label_cache_ttl_s: float = 1.0) -> None:
         super().__init__(store, PROMPT_FORMAT, actor=actor, label_cache_ttl_s=label_cache_ttl_s)
         self._renderer = PromptRenderer()
 

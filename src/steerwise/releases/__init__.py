@@ -6,6 +6,7 @@ from steerwise.releases.registry import (
     PinResolvers,
     Release,
     ReleaseRegistry,
+    release_dict,
     release_id,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "PinResolvers",
     "Release",
     "ReleaseRegistry",
+    "release_dict",
     "release_id",
 ]

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from steerwise.core.actors import Actor
 from steerwise.core.errors import BadInputError, NotFoundError
 from steerwise.core.models import ChatParams
 from steerwise.core.releases import RETRIEVAL_PARAMS, ParamValue, ReleaseSpec
@@ -44,6 +45,19 @@ RELEASE_FORMAT: SpecFormat[ReleaseSpec] = SpecFormat(
 def release_id(release: Release) -> str:
     """The short id shown for a release (a prefix of its content hash)."""
     return release.hash[:SHORT_ID]
+
+
+def release_dict(release: Release) -> dict[str, Any]:
+    """JSON-ready form of a release: id, hash, reference, provenance, pins, description."""
+    return {
+        "id": release_id(release),
+        "hash": release.hash,
+        "ref": release.ref,
+        "created_at": release.created_at,
+        "created_by": release.created_by,
+        "pins": release.spec.pins(),
+        "description": release.spec.description,
+    }
 
 
 @dataclass(frozen=True)
@@ -85,7 +99,7 @@ class ReleaseRegistry(VersionedRegistry[ReleaseSpec]):
         self,
         store: Store,
         *,
-        actor: str,
+        actor: Actor,
         resolvers: PinResolvers,
         label_cache_ttl_s: float = 1.0,
     ) -> None:
@@ -154,6 +168,14 @@ class ReleaseRegistry(VersionedRegistry[ReleaseSpec]):
                 hint=f"deploy it as: steerwise deploy {release.name} {release_id(release)}",
             )
         return self.label(release.ref, label)
+
+    def deployments(self) -> list[tuple[str, Release]]:
+        """Every deployment (`name@label`) with the release it serves, sorted."""
+        return [
+            (f"{summary.name}@{label}", self.get(f"{summary.name}@{version}"))
+            for summary in self.summaries()
+            for label, version in sorted(summary.labels.items())
+        ]
 
     def serving_at(self, name: str, label: str, at: str) -> Release | None:
         """The release `name@label` pointed at, at time `at` (ISO 8601), or None."""

@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from steerwise.audit import AuditLog
+from steerwise.core.actors import Actor
 from steerwise.core.audit import AuditEntry
 from steerwise.core.clock import utc_now
 from steerwise.core.errors import BadInputError, NotFoundError
@@ -53,7 +54,7 @@ class KnowledgeIndex:
         self,
         store: Store,
         *,
-        actor: str,
+        actor: Actor,
         artifacts: Path,
         sources: SourceLibrary,
         models: ModelRegistry,
@@ -103,7 +104,7 @@ class KnowledgeIndex:
         info = SnapshotInfo(
             snapshot_id,
             utc_now(),
-            self._actor,
+            self._actor.name,
             encoder.model_id,
             self._chunker.fingerprint(),
             len(chunks),
@@ -169,7 +170,7 @@ class KnowledgeIndex:
             )
             AuditLog.record(
                 tx,
-                self._actor,
+                self._actor.name,
                 AuditEntry(
                     "index.build",
                     f"snapshot:{info.id}",

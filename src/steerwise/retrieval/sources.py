@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from steerwise.audit import AuditLog
+from steerwise.core.actors import Actor
 from steerwise.core.audit import AuditEntry
 from steerwise.core.clock import utc_now
 from steerwise.core.errors import NotFoundError
@@ -55,7 +56,7 @@ def version_from(row: Row) -> DocumentVersion:
 class SourceLibrary:
     """The workspace's knowledge sources and their versioned documents."""
 
-    def __init__(self, store: Store, *, actor: str, root: Path) -> None:
+    def __init__(self, store: Store, *, actor: Actor, root: Path) -> None:
         self._store = store
         self._actor = actor
         self._root = root
@@ -128,7 +129,7 @@ class SourceLibrary:
             if doc_id not in seen and uri not in kept:
                 tx.documents.point(doc_id, None, removed_at=now)
                 report.removed.append(doc_id)
-        AuditLog.record(tx, self._actor, _audit_entry(source, report))
+        AuditLog.record(tx, self._actor.name, _audit_entry(source, report))
         return report
 
     def _store_version(
@@ -157,7 +158,7 @@ class SourceLibrary:
                 "metadata": document.metadata,
                 "text": document.text,
                 "at": now,
-                "by": self._actor,
+                "by": self._actor.name,
             },
         )
         (report.changed if latest else report.new).append(doc_id)

@@ -8,20 +8,35 @@ the answer's citations, decisions, confidence and trace id travel in the respons
 `steerwise` field and in `X-Steerwise-Trace-Id` / `X-Steerwise-Release` headers. Errors use
 the OpenAI error format: 400 for a malformed body or bad variables, 404 for an unknown
 model, 413 for a body over the size limit, 502 when the upstream model failed.
+
+While API keys exist every route but `/healthz` needs one (401 without), and each route
+checks the caller's role (403): chat completions need `infer`, listings `read`, and the REST
+API under `/api/` (`server.api`) the action of each route.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from steerwise.core.errors import BadInputError, NotFoundError, SteerwiseError
+from steerwise.core.access import Action
+from steerwise.core.errors import (
+    AuthenticationError,
+    BadInputError,
+    NotFoundError,
+    PermissionDeniedError,
+    SteerwiseError,
+)
 from steerwise.core.models import ModelError
+from steerwise.server.api import api_router
+from steerwise.server.auth import Authenticate, permit
 from steerwise.server.metrics import Metrics
 from steerwise.server.openai_format import (
     ChatRequest,
@@ -35,12 +50,17 @@ MAX_BODY_BYTES = 1_000_000
 
 
 def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) -> ASGIApp:
-    """The ASGI app serving `workspace` (FastAPI behind a body-size limit)."""
+    """The ASGI app serving `workspace` (FastAPI behind a body-size limit and API keys)."""
     app = FastAPI(title="steerwise gateway", docs_url=None, redoc_url=None)
     metrics = Metrics()
     _add_error_handlers(app, metrics)
 
-    @app.get("/metrics", response_class=PlainTextResponse)
+    def allowed(action: Action) -> Callable[[Request], None]:
+        return permit(workspace.keys, action)
+
+    app.include_router(api_router(workspace, allowed))
+
+    @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(allowed("read"))])
     def prometheus() -> str:
         return metrics.render()
 
@@ -48,22 +68,17 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", dependencies=[Depends(allowed("read"))])
     def list_models() -> dict[str, Any]:
-        deployments = [
-            f"{summary.name}@{label}"
-            for summary in workspace.releases.summaries()
-            for label in summary.labels
-        ]
         return {
             "object": "list",
             "data": [
                 {"id": name, "object": "model", "created": 0, "owned_by": "steerwise"}
-                for name in deployments
+                for name, _ in workspace.releases.deployments()
             ],
         }
 
-    @app.post("/v1/chat/completions", response_model=None)
+    @app.post("/v1/chat/completions", response_model=None, dependencies=[Depends(allowed("infer"))])
     def chat_completions(body: ChatRequest) -> JSONResponse | StreamingResponse:
         started = time.perf_counter()
         answer = workspace.run(body.model, body.prompt_variables())
@@ -77,7 +92,8 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
             )
         return JSONResponse(completion(answer, body.model), headers=headers)
 
-    return BodyLimit(app, max_body_bytes)
+    authenticated = Authenticate(app, keys=workspace.keys, actor=workspace.actor, metrics=metrics)
+    return BodyLimit(authenticated, max_body_bytes)
 
 
 def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
@@ -89,6 +105,13 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         metrics.observe_error(400)
         return JSONResponse(error_body(message, "invalid_request_error"), status_code=400)
 
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        metrics.observe_error(error.status_code)
+        kind = "not_found_error" if error.status_code == 404 else "invalid_request_error"
+        body = error_body(str(error.detail), kind)
+        return JSONResponse(body, status_code=error.status_code, headers=error.headers)
+
     @app.exception_handler(SteerwiseError)
     async def steerwise_error(request: Request, error: SteerwiseError) -> JSONResponse:
         status, kind = _status_of(error)
@@ -97,6 +120,10 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
 
 def _status_of(error: SteerwiseError) -> tuple[int, str]:
+    if isinstance(error, AuthenticationError):
+        return 401, "invalid_request_error"
+    if isinstance(error, PermissionDeniedError):
+        return 403, "permission_error"
     if isinstance(error, NotFoundError):
         return 404, "not_found_error"
     if isinstance(error, BadInputError):

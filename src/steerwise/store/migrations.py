@@ -254,6 +254,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX traces_by_release ON traces (release, created_at)",
         ),
     ),
+    Migration(
+        9,
+        "api keys",
+        (
+            """CREATE TABLE api_keys (
+                id TEXT PRIMARY KEY,
+                name TEXT NOT NULL,
+                role TEXT NOT NULL,
+                secret_hash TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                revoked_at TEXT
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from steerwise.core.access import ApiKey
 from steerwise.core.audit import AuditEvent
 from steerwise.store.knowledge import (
     DocumentRecords,
@@ -381,6 +382,49 @@ class TraceRecords:
         )
 
 
+class KeyRecords:
+    """Rows of `api_keys`: each key's owner, role and the SHA-256 of its secret."""
+
+    _COLUMNS = "id, name, role, created_at, created_by, revoked_at"
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, key: ApiKey, secret_hash: str) -> None:
+        """Store a new key."""
+        self._session.execute(
+            "INSERT INTO api_keys (id, name, role, secret_hash, created_at, created_by)"
+            " VALUES (:id, :name, :role, :hash, :at, :by)",
+            {
+                "id": key.id,
+                "name": key.name,
+                "role": key.role,
+                "hash": secret_hash,
+                "at": key.created_at,
+                "by": key.created_by,
+            },
+        )
+
+    def items(self) -> list[Row]:
+        """Every key, oldest first."""
+        return self._session.all(
+            f"SELECT {self._COLUMNS} FROM api_keys ORDER BY created_at, id", {}
+        )
+
+    def active_by_hash(self) -> list[Row]:
+        """(secret hash, key columns...) of every key not revoked."""
+        return self._session.all(
+            f"SELECT secret_hash, {self._COLUMNS} FROM api_keys WHERE revoked_at IS NULL", {}
+        )
+
+    def revoke(self, key_id: str, *, at: str) -> None:
+        """Mark a key revoked."""
+        self._session.execute(
+            "UPDATE api_keys SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL",
+            {"id": key_id, "at": at},
+        )
+
+
 def _event(row: Row) -> AuditEvent:
     seq, ts, actor, action, target, before, after, prev_hash, event_hash = row
     return AuditEvent(
@@ -413,6 +457,7 @@ class Transaction:
         self.reviews = ReviewRecords(session)
         self.decisions = DecisionRecords(session)
         self.traces = TraceRecords(session)
+        self.keys = KeyRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""

@@ -96,19 +96,29 @@ def load_spec_file(path: Path, form: SpecFormat[S]) -> SpecFile[S]:
     data, lines = parse_yaml(str(path), text)
     if not isinstance(data, dict):
         raise FileProblem(str(path), 1, f"a {form.noun} file must be a YAML mapping (name: ...)")
+    return spec_file_from_data(str(path), data, form, lines=lines)
+
+
+def spec_file_from_data(
+    source: str, data: Any, form: SpecFormat[S], *, lines: dict[Location, int] | None = None
+) -> SpecFile[S]:
+    """Validate parsed data (a file's YAML, a request's JSON) as a spec of `form`."""
+    lines = lines or {}
+    if not isinstance(data, dict):
+        raise FileProblem(source, None, f"a {form.noun} must be an object (name: ...)")
     try:
         spec = form.model(data)
     except ValidationError as error:
         first = error.errors()[0]
         location = tuple(first["loc"])
         raise FileProblem(
-            str(path), line_of(lines, location), _describe(location, first["msg"], first["type"])
+            source, line_of(lines, location), _describe(location, first["msg"], first["type"])
         ) from None
     problem = next(form.check(spec), None)
     if problem is not None:
         location, message = problem
-        raise FileProblem(str(path), line_of(lines, location), message)
-    return SpecFile(str(path), spec, lines)
+        raise FileProblem(source, line_of(lines, location), message)
+    return SpecFile(source, spec, lines)
 
 
 def parse_yaml(path: str, text: str) -> tuple[Any, dict[Location, int]]:

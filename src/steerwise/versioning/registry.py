@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from steerwise.audit import AuditLog
+from steerwise.core.actors import Actor
 from steerwise.core.audit import AuditEntry
 from steerwise.core.clock import utc_now
 from steerwise.core.errors import BadInputError, NotFoundError
@@ -29,7 +30,13 @@ from steerwise.store import Store, Transaction
 from steerwise.store.records import VersionRecords
 from steerwise.store.session import Row
 from steerwise.versioning.diffing import diff_versions
-from steerwise.versioning.files import SpecFile, SpecFormat, find_spec_files, load_spec_files
+from steerwise.versioning.files import (
+    SpecFile,
+    SpecFormat,
+    find_spec_files,
+    load_spec_files,
+    spec_file_from_data,
+)
 from steerwise.versioning.refs import LATEST, VersionRef, check_label_name, parse_ref
 
 S = TypeVar("S", bound=VersionedSpec)
@@ -61,7 +68,7 @@ class VersionedRegistry(Generic[S]):
         store: Store,
         form: SpecFormat[S],
         *,
-        actor: str,
+        actor: Actor,
         label_cache_ttl_s: float = 1.0,
     ) -> None:
         self._store = store
@@ -98,6 +105,15 @@ class VersionedRegistry(Generic[S]):
         self._targets.clear()
         return result
 
+    def push_data(self, data: Any, source: str) -> PushResult:
+        """Validate parsed data (a request's JSON) as a spec and store it like a file."""
+        file = spec_file_from_data(source, data, self._form)
+        with self._store.write() as tx:
+            result = self._push_one(tx, file)
+            self._after_push(tx, file)
+        self._targets.clear()
+        return result
+
     def _after_push(self, tx: Transaction, file: SpecFile[S]) -> None:
         """Checks that need the whole push in the store (e.g. includes); none by default."""
 
@@ -115,12 +131,14 @@ class VersionedRegistry(Generic[S]):
             spec=file.spec.content(),
             source=file.path,
             at=utc_now(),
-            by=self._actor,
+            by=self._actor.name,
         )
         before = {"version": int(latest[1]), "hash": latest[2]} if latest else None
         after = {"version": version, "hash": new_hash, "source": file.path}
         AuditLog.record(
-            tx, self._actor, AuditEntry(f"{self._kind}.push", f"{self._kind}:{name}", before, after)
+            tx,
+            self._actor.name,
+            AuditEntry(f"{self._kind}.push", f"{self._kind}:{name}", before, after),
         )
         return PushResult(name, version, "new", file.path)
 
@@ -132,7 +150,9 @@ class VersionedRegistry(Generic[S]):
             version = self._require_target(tx, parsed)
             current = tx.labels.get(self._kind, parsed.name, label)
             if current == version:
-                return LabelMove(parsed.name, label, current, version, "unchanged", self._actor, "")
+                return LabelMove(
+                    parsed.name, label, current, version, "unchanged", self._actor.name, ""
+                )
             return self._move(tx, parsed.name, label, version, "set")
 
     def rollback(self, name: str, label: str) -> LabelMove:
@@ -154,11 +174,11 @@ class VersionedRegistry(Generic[S]):
     def _move(self, tx: Transaction, name: str, label: str, version: int, kind: str) -> LabelMove:
         now = utc_now()
         before = tx.labels.move(
-            self._kind, name, label, to=version, move=kind, actor=self._actor, at=now
+            self._kind, name, label, to=version, move=kind, actor=self._actor.name, at=now
         )
         AuditLog.record(
             tx,
-            self._actor,
+            self._actor.name,
             AuditEntry(
                 f"{self._kind}.label.{kind}",
                 f"{self._kind}:{name}#{label}",
@@ -167,7 +187,7 @@ class VersionedRegistry(Generic[S]):
             ),
         )
         self._targets.clear()
-        return LabelMove(name, label, before, version, kind, self._actor, now)
+        return LabelMove(name, label, before, version, kind, self._actor.name, now)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -185,6 +205,14 @@ class VersionedRegistry(Generic[S]):
         version = self._version_from(row)
         self._versions[(parsed.name, number)] = version
         return version
+
+    def describe(self, ref: str) -> dict[str, Any]:
+        """One version as JSON-ready data: its record, content and the labels on it."""
+        version = self.find(ref)
+        labels = sorted(
+            label for label, v in self.labels_of(version.name).items() if v == version.version
+        )
+        return {**vars(version), "spec": version.spec.content(), "labels": labels}
 
     def find(self, ref: str) -> SpecVersion[S]:
         """A version by any reference this kind accepts; here `NAME[@VERSION|@LABEL]`."""

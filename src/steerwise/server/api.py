@@ -1,0 +1,155 @@
+"""The REST API under `/api/`: prompts, releases, deployments, traces and API keys.
+
+Each handler is a call into the workspace; the route's action (read, write, deploy, admin)
+is checked against the caller's role (`server.auth.permit`). Bodies are validated by pydantic
+models; errors share the OpenAI error format of the rest of the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from steerwise.core.access import Action
+from steerwise.core.jsonable import to_plain
+from steerwise.releases import PinRequest, release_dict
+from steerwise.workspace import Workspace
+
+Permit = Callable[[Action], Callable[[Request], None]]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewRelease(_Body):
+    """`POST /api/releases`: what `steerwise release create` takes."""
+
+    name: str = Field(min_length=1)
+    prompt: str = Field(min_length=1)
+    model: str | None = None
+    snapshot: str | None = None
+    graph: str | None = None
+    policy: str | None = None
+    params: dict[str, str] = Field(default_factory=dict)
+    description: str = ""
+
+
+class Deploy(_Body):
+    """`PUT /api/deployments/{name}/{label}`: the release to serve."""
+
+    release: str = Field(min_length=1)
+
+
+class LabelTarget(_Body):
+    """`PUT /api/prompts/{name}/labels/{label}`: the version the label points at."""
+
+    version: int = Field(ge=1)
+
+
+class NewKey(_Body):
+    """`POST /api/keys`: the role of the new key and a name for people."""
+
+    role: str
+    name: str = ""
+
+
+def api_router(workspace: Workspace, permit: Permit) -> APIRouter:
+    """Every `/api/` route, each behind its action's permission."""
+    router = APIRouter(prefix="/api")
+    _prompt_routes(router, workspace, permit)
+    _release_routes(router, workspace, permit)
+    _trace_routes(router, workspace, permit)
+    _key_routes(router, workspace, permit)
+    return router
+
+
+def _prompt_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> None:
+    prompts = workspace.prompts
+
+    @router.get("/prompts", dependencies=[Depends(permit("read"))])
+    def list_prompts() -> Any:
+        return to_plain(prompts.summaries())
+
+    @router.get("/prompts/{ref}", dependencies=[Depends(permit("read"))])
+    def show_prompt(ref: str) -> Any:
+        return to_plain(prompts.describe(ref))
+
+    @router.post("/prompts", status_code=201, dependencies=[Depends(permit("write"))])
+    def push_prompt(body: dict[str, Any]) -> Any:
+        return to_plain(prompts.push_data(body, source="api"))
+
+    @router.put("/prompts/{name}/labels/{label}", dependencies=[Depends(permit("deploy"))])
+    def label_prompt(name: str, label: str, body: LabelTarget) -> Any:
+        return to_plain(prompts.label(f"{name}@{body.version}", label))
+
+
+def _release_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> None:
+    releases = workspace.releases
+
+    @router.get("/releases", dependencies=[Depends(permit("read"))])
+    def list_releases() -> Any:
+        return to_plain(releases.summaries())
+
+    @router.get("/releases/{ref}", dependencies=[Depends(permit("read"))])
+    def show_release(ref: str) -> Any:
+        return release_dict(releases.find(ref))
+
+    @router.post("/releases", status_code=201, dependencies=[Depends(permit("write"))])
+    def create_release(body: NewRelease) -> Any:
+        request = PinRequest(
+            body.prompt, body.model, body.snapshot, body.graph, body.policy, body.params
+        )
+        return release_dict(releases.create(body.name, request, description=body.description))
+
+    @router.get("/deployments", dependencies=[Depends(permit("read"))])
+    def list_deployments() -> Any:
+        return [
+            {"deployment": name, "release": release_dict(found)}
+            for name, found in releases.deployments()
+        ]
+
+    @router.put("/deployments/{name}/{label}", dependencies=[Depends(permit("deploy"))])
+    def deploy(name: str, label: str, body: Deploy) -> Any:
+        return to_plain(releases.deploy(name, body.release, label))
+
+    @router.post("/deployments/{name}/{label}/rollback", dependencies=[Depends(permit("deploy"))])
+    def rollback(name: str, label: str) -> Any:
+        return to_plain(releases.rollback(name, label))
+
+
+def _trace_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> None:
+    traces = workspace.traces
+
+    @router.get("/traces", dependencies=[Depends(permit("read"))])
+    def list_traces(
+        deployment: str | None = None,
+        since: str | None = None,
+        limit: int = Query(default=50, ge=1, le=1000),
+    ) -> Any:
+        found = traces.items(target=deployment, since=since, limit=limit)
+        return [trace.to_dict() for trace in found]
+
+    @router.get("/traces/{trace_id}", dependencies=[Depends(permit("read"))])
+    def show_trace(trace_id: str) -> Any:
+        return traces.get(trace_id).to_dict()
+
+
+def _key_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> None:
+    keys = workspace.keys
+
+    @router.get("/keys", dependencies=[Depends(permit("admin"))])
+    def list_keys() -> Any:
+        return [key.to_dict() for key in keys.items()]
+
+    @router.post("/keys", status_code=201, dependencies=[Depends(permit("admin"))])
+    def create_key(body: NewKey) -> Any:
+        key, secret = keys.create(body.role, name=body.name)
+        return {**key.to_dict(), "key": secret}
+
+    @router.delete("/keys/{key_id}", dependencies=[Depends(permit("admin"))])
+    def revoke_key(key_id: str) -> Any:
+        return keys.revoke(key_id).to_dict()

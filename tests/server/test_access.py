@@ -1,0 +1,206 @@
+"""Access control at the gateway: a real uvicorn process, the official `openai` client and
+the REST API, with a scripted upstream model so that each request is quick."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from steerwise import Workspace
+from steerwise.demo import pack_path
+from steerwise.releases import PinRequest, release_id
+from tests.cli.runner import EXECUTABLE
+from tests.models.fault_server import FaultServer, ok
+from tests.models.llama_server import free_port
+from tests.server.test_gateway import _wait_until_healthy
+
+ANSWER = "Refunds take five working days."
+
+
+@dataclass(frozen=True)
+class Gateway:
+    """A served workspace: its URL, root, keys by role and the two releases of `bot`."""
+
+    url: str
+    root: Path
+    keys: dict[str, str]
+    releases: tuple[str, str]
+
+    def client(self, role: str | None) -> openai.OpenAI:
+        key = self.keys[role] if role else "sw_not_a_key"
+        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=key, timeout=30, max_retries=0)
+
+    def ask(self, role: str) -> dict[str, Any]:
+        response = self.client(role).chat.completions.create(
+            model="bot@production", messages=[{"role": "user", "content": "How long?"}]
+        )
+        assert response.choices[0].message.content == ANSWER
+        return response.model_extra["steerwise"]  # type: ignore[index,no-any-return]
+
+    def call(self, method: str, path: str, role: str | None, body: Any = None) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if role:
+            headers["Authorization"] = f"Bearer {self.keys[role]}"
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data, headers, method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+
+@pytest.fixture(scope="module")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    root = tmp_path_factory.mktemp("access") / "ws"
+    with FaultServer(default=ok(ANSWER)) as upstream:
+        releases = _workspace(root, upstream.base_url)
+        with Workspace.open(root, actor="setup") as ws:
+            keys = {
+                role: ws.keys.create(_ROLES_OF.get(role, role), name=role)[1] for role in _ROLES
+            }
+        port = free_port()
+        command = [str(EXECUTABLE), "serve", "--port", str(port)]
+        process = subprocess.Popen(
+            command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_healthy(process, url)
+            yield Gateway(url, root, keys, releases)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+_ROLES = ("viewer", "editor", "approver", "admin", "spare")
+
+
+def _workspace(root: Path, upstream: str) -> tuple[str, str]:
+    Workspace.init(root).close()
+    config = root / "steerwise.toml"
+    scripted = f'\n[models.scripted]\nprovider = "openai"\nmodel = "m"\nbase_url = "{upstream}"\n'
+    config.write_text(config.read_text() + scripted)
+    with Workspace.open(root) as ws:
+        ws.prompts.push([pack_path() / "prompts"])
+        first = ws.releases.create("bot", PinRequest("support-answer@1", model="scripted"))
+        second = ws.releases.create(
+            "bot", PinRequest("support-answer@1", model="scripted", params={"max_tokens": "20"})
+        )
+        ws.releases.deploy("bot", release_id(first), "production")
+    return release_id(first), release_id(second)
+
+
+# keys are created as role names; "spare" is an extra admin key that a test revokes
+_ROLES_OF = {"spare": "admin"}
+
+
+def test_without_a_valid_key_every_route_but_healthz_is_a_401(gateway: Gateway) -> None:
+    with pytest.raises(openai.AuthenticationError) as caught:
+        gateway.client(None).models.list()
+    assert "invalid or revoked API key" in caught.value.message
+    status, body = gateway.call("GET", "/api/releases", None)
+    assert status == 401 and body["error"]["code"] == "invalid_api_key"
+    assert "missing API key" in body["error"]["message"]
+    assert gateway.call("GET", "/healthz", None) == (200, {"status": "ok"})
+
+
+def test_a_viewer_asks_and_reads_but_may_not_deploy(gateway: Gateway) -> None:
+    details = gateway.ask("viewer")
+    assert details["release"] == "bot@1"
+    status, body = gateway.call(
+        "PUT", "/api/deployments/bot/production", "viewer", {"release": gateway.releases[1]}
+    )
+    assert status == 403 and body["error"]["type"] == "permission_error"
+    assert "role 'viewer' may not deploy" in body["error"]["message"]
+    assert gateway.ask("viewer")["release"] == "bot@1"  # nothing moved
+    status, found = gateway.call("GET", f"/api/traces/{details['trace_id']}", "viewer")
+    assert status == 200 and found["release"] == "bot@1"
+    with Workspace.open(gateway.root) as ws:
+        denied = [e for e in ws.audit.events(limit=50) if e.action == "access.denied"]
+    assert denied[-1].actor.endswith("(viewer)") and denied[-1].target.startswith("PUT ")
+
+
+def test_a_deploy_and_a_rollback_change_what_the_next_request_gets(gateway: Gateway) -> None:
+    status, move = gateway.call(
+        "PUT", "/api/deployments/bot/production", "approver", {"release": gateway.releases[1]}
+    )
+    assert status == 200 and move["to_version"] == 2
+    assert gateway.ask("viewer")["release"] == "bot@2"
+    status, move = gateway.call("POST", "/api/deployments/bot/production/rollback", "approver")
+    assert status == 200 and move["to_version"] == 1
+    assert gateway.ask("viewer")["release"] == "bot@1"
+    with Workspace.open(gateway.root) as ws:
+        moves = [e for e in ws.audit.events(limit=50) if e.action.startswith("release.")]
+    assert moves[-1].actor.endswith("(approver)")  # audited as the key that deployed
+
+
+def test_an_editor_creates_releases_but_may_not_deploy_them(gateway: Gateway) -> None:
+    body = {"name": "bot", "prompt": "support-answer@1", "model": "scripted", "params": {"k": "2"}}
+    status, made = gateway.call("POST", "/api/releases", "editor", body)
+    assert status == 201 and made["ref"] == "bot@3" and made["pins"]["params"] == {"k": 2}
+    assert gateway.call("POST", "/api/releases", "viewer", body)[0] == 403
+    status, _ = gateway.call(
+        "PUT", "/api/deployments/bot/staging", "editor", {"release": made["id"]}
+    )
+    assert status == 403
+    status, deployments = gateway.call("GET", "/api/deployments", "editor")
+    assert [d["deployment"] for d in deployments] == ["bot@production"]
+
+
+def test_admins_manage_keys_and_a_revoked_key_fails_at_once(gateway: Gateway) -> None:
+    status, listed = gateway.call("GET", "/api/keys", "admin")
+    assert status == 200 and {k["role"] for k in listed} == {
+        "viewer",
+        "editor",
+        "approver",
+        "admin",
+    }
+    assert all("key" not in k and "secret_hash" not in k for k in listed)
+    assert gateway.call("GET", "/api/keys", "approver")[0] == 403
+    spare = next(k for k in listed if k["name"] == "spare")
+    assert gateway.call("GET", "/api/prompts", "spare")[0] == 200
+    status, revoked = gateway.call("DELETE", f"/api/keys/{spare['id']}", "admin")
+    assert status == 200 and revoked["revoked_at"]
+    assert gateway.call("GET", "/api/prompts", "spare")[0] == 401
+
+
+def test_rest_errors_are_clean_4xx_in_the_openai_format(gateway: Gateway) -> None:
+    status, body = gateway.call("POST", "/api/releases", "admin", {"name": "bot"})
+    assert status == 400 and "prompt" in body["error"]["message"]
+    status, body = gateway.call("GET", "/api/releases/nobody@1", "admin")
+    assert status == 404 and "nobody" in body["error"]["message"]
+    status, body = gateway.call("GET", "/api/nothing-here", "admin")
+    assert status == 404 and body["error"]["type"] == "not_found_error"
+    status, body = gateway.call("POST", "/api/prompts", "admin", {"name": "p", "bogus": 1})
+    assert status == 400 and "missing required key 'messages'" in body["error"]["message"]
+
+
+def test_prompts_are_published_and_labelled_through_the_api(gateway: Gateway) -> None:
+    prompt = {
+        "name": "greet",
+        "messages": [{"role": "user", "content": "Hi {{ who }}"}],
+        "variables": {"type": "object", "properties": {"who": {"type": "string"}}},
+    }
+    status, pushed = gateway.call("POST", "/api/prompts", "editor", prompt)
+    assert status == 201, pushed
+    assert (pushed["name"], pushed["version"], pushed["status"]) == (
+        "greet",
+        1,
+        "new",
+    )
+    assert gateway.call("POST", "/api/prompts", "editor", prompt)[1]["status"] == "unchanged"
+    assert gateway.call("PUT", "/api/prompts/greet/labels/live", "editor", {"version": 1})[0] == 403
+    status, move = gateway.call("PUT", "/api/prompts/greet/labels/live", "approver", {"version": 1})
+    assert status == 200 and move["label"] == "live"
+    status, shown = gateway.call("GET", "/api/prompts/greet@live", "viewer")
+    assert status == 200 and shown["labels"] == ["live"] and shown["spec"]["messages"]
