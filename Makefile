@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres,openai,anthropic,transformers,server]'
+	$(BIN)/pip install --quiet -e '.[dev,postgres,openai,anthropic,transformers,server,otel]'
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -7,7 +7,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.models import DEFAULT_MODEL, ModelConfig
@@ -51,6 +51,25 @@ class RetrievalSection(BaseModel):
     stale: Literal["mark", "downweight", "exclude"] = "mark"
 
 
+class TracingSection(BaseModel):
+    """`[tracing]`: OpenTelemetry export of request traces over OTLP/HTTP (docs/releases.md);
+    an empty endpoint turns it off."""
+
+    model_config = ConfigDict(extra="forbid")
+    otlp_endpoint: str = ""
+    service_name: str = Field(default="steerwise", min_length=1)
+    capture_content: bool = False
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = Field(default=5.0, gt=0, le=60)
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _an_http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (http://localhost:4318), or empty")
+        return value
+
+
 class Settings(BaseModel):
     """Everything `steerwise.toml` may hold."""
 
@@ -60,6 +79,7 @@ class Settings(BaseModel):
     prompts: PromptsSection = Field(default_factory=PromptsSection)
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
+    tracing: TracingSection = Field(default_factory=TracingSection)
 
 
 def load_settings(path: Path) -> Settings:

@@ -46,6 +46,7 @@ from steerwise.settings import (
 )
 from steerwise.store import Store, open_store
 from steerwise.traces import TraceLog
+from steerwise.traces.sinks import configured_sinks
 
 
 def default_actor() -> str:
@@ -139,7 +140,7 @@ class Workspace:
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
         self.guarded = GuardedRunner(self.runner)
-        self.traces = TraceLog(store)
+        self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))
         self.keys = KeyRing(store, actor=self.actor, cache_ttl_s=settings.prompts.label_cache_ttl_s)
         self.requests = RequestRunner(
             runner=self.runner,

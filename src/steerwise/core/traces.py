@@ -8,18 +8,21 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Span:
-    """One step of a request: how long it took, what it used and found, and any error."""
+    """One step of a request: when it started (milliseconds from the start of the request),
+    how long it took, what it used and found, and any error."""
 
     name: str
     duration_ms: float
     attributes: dict[str, Any] = field(default_factory=dict)
     children: tuple[Span, ...] = ()
     error: str | None = None
+    start_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, children included."""
         return {
             "name": self.name,
+            "start_ms": round(self.start_ms, 3),
             "duration_ms": round(self.duration_ms, 3),
             "attributes": self.attributes,
             "error": self.error,
@@ -28,13 +31,14 @@ class Span:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Span:
-        """The span `to_dict` wrote."""
+        """The span `to_dict` wrote (a trace stored before start offsets were kept: 0.0)."""
         return cls(
             str(data["name"]),
             float(data["duration_ms"]),
             dict(data.get("attributes") or {}),
             tuple(cls.from_dict(child) for child in data.get("children") or ()),
             data.get("error"),
+            float(data.get("start_ms", 0.0)),
         )
 
 

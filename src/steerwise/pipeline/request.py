@@ -38,6 +38,7 @@ from steerwise.pipeline.runner import PromptRunner, RunResult
 from steerwise.retrieval.citations import blank_citations, find_citations, number_context
 from steerwise.retrieval.search import SearchOptions
 from steerwise.traces import Timeline
+from steerwise.traces.timeline import in_turn
 
 RESERVED = ("question", "context", "facts")
 Search = Callable[[str, str, SearchOptions], list[SearchHit]]
@@ -288,14 +289,15 @@ def _hit_attributes(hit: SearchHit) -> dict[str, Any]:
 def _generation_spans(
     runs: Sequence[RunResult], decisions: tuple[list[Decision], list[Decision]]
 ) -> list[Span]:
-    """Input rails, then each model call followed by the output rails that judged it."""
+    """Input rails, then each model call followed by the output rails that judged it, laid
+    out in turn from the generate step's start (`in_turn`: their own starts are not taken)."""
     inputs, outputs = decisions
     spans = [_rails_span("input_rails", d) for d in inputs]
     for index, run in enumerate(runs):
         spans.append(_model_span(run))
         if index < len(outputs):
             spans.append(_rails_span("output_rails", outputs[index]))
-    return spans
+    return in_turn(spans)
 
 
 def _rails_span(name: str, decision: Decision) -> Span:

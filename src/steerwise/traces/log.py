@@ -2,12 +2,15 @@
 
 Inputs and outputs are scrubbed of personal data and secrets (`guardrails.scrub`) on the
 writer thread, before a trace is stored; the spans hold ids, versions, scores, counts and
-timings, never the text of retrieved chunks.
+timings, never the text of retrieved chunks. After each batch is written, the same scrubbed
+traces go to the log's sinks (`TraceSink`, for example OpenTelemetry export), still on the
+writer thread; a sink that fails is logged and counted (`export_failed`), never raised.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
@@ -17,11 +20,14 @@ from steerwise.guardrails.scrub import scrub
 from steerwise.store import Store
 from steerwise.store.batching import BatchWriter
 from steerwise.store.records import Transaction
+from steerwise.traces.sinks import TraceSink
+
+log = logging.getLogger(__name__)
 
 
 def _write(tx: Transaction, rows: Sequence[Trace]) -> None:
-    for trace in rows:
-        tx.traces.add(scrubbed(trace).to_dict())
+    for trace in rows:  # scrubbed already (TraceLog._write_batch)
+        tx.traces.add(trace.to_dict())
 
 
 def scrubbed(trace: Trace) -> Trace:
@@ -50,14 +56,45 @@ def trace_from_json(body: str) -> Trace:
 
 
 class TraceLog(BatchWriter[Trace]):
-    """Records traces in the store's `traces` table and reads them back."""
+    """Records traces in the store's `traces` table (and its sinks) and reads them back."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, sinks: Sequence[TraceSink] = ()) -> None:
         super().__init__(store, _write, name="steerwise-traces")
+        self._sinks = tuple(sinks)
+        self.export_failed = 0
 
     def record(self, trace: Trace) -> None:
         """Queue `trace` for storage (scrubbed when written); returns at once."""
         self.put(trace)
+
+    def add_sink(self, sink: TraceSink) -> None:
+        """Hand every trace written from now on to `sink` as well; `close` closes it."""
+        self._sinks = (*self._sinks, sink)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Write what is queued, stop the thread, then close the sinks."""
+        super().close(timeout_s)
+        for sink in self._sinks:
+            try:
+                sink.close()
+            except Exception:  # one sink must not keep the others (or the store) open
+                log.exception("steerwise-traces: could not close the sink %r", sink)
+
+    def _write_batch(self, batch: list[Trace]) -> None:
+        """Scrub once, write, then hand the same scrubbed traces to each sink."""
+        try:
+            clean = [scrubbed(trace) for trace in batch]
+        except Exception:  # nothing unscrubbed may be stored or exported
+            self.failed += len(batch)
+            log.exception("steerwise-traces: could not scrub %d traces", len(batch))
+            return
+        super()._write_batch(clean)
+        for sink in self._sinks:
+            try:
+                sink.export(clean)
+            except Exception:  # export is best effort: never the store's or a request's failure
+                self.export_failed += len(clean)
+                log.exception("steerwise-traces: the sink %r failed on %d traces", sink, len(clean))
 
     def items(
         self, *, target: str | None = None, since: str | None = None, limit: int = 50
