@@ -25,7 +25,7 @@ from steerwise.guardrails.registry import PolicyRegistry
 from steerwise.models import ModelRegistry
 from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
-from steerwise.pipeline.request import Answer, RequestRunner, Target
+from steerwise.pipeline.request import Answer, RequestRunner, Streamed, Target
 from steerwise.prompts import PromptRegistry
 from steerwise.releases import PinResolvers, ReleaseRegistry, release_id
 from steerwise.retrieval import (
@@ -190,6 +190,11 @@ class Workspace:
         release (id or `NAME@VERSION`) or a prompt (`prompt:NAME@REF`, or a name no release
         has): rails, retrieval, facts, the model, citations, confidence."""
         return self.requests.run(self.resolve_target(target), variables)
+
+    def stream(self, target: str, variables: Mapping[str, Any]) -> Streamed:
+        """`run`, with the checked answer text released as it is generated (`Streamed`:
+        the trace id and release at once, then text deltas and the Answer)."""
+        return self.requests.stream(self.resolve_target(target), variables)
 
     def resolve_target(self, target: str) -> Target:
         """What `target` names, as a release to serve (a prompt becomes a release of itself)."""

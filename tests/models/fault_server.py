@@ -21,10 +21,11 @@ class Behaviour:
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     text: str = "fine"
+    pause_s: float = 0.0  # between the words of a streamed answer
 
 
-def ok(text: str = "fine") -> Behaviour:
-    return Behaviour("ok", text=text)
+def ok(text: str = "fine", *, pause_s: float = 0.0) -> Behaviour:
+    return Behaviour("ok", text=text, pause_s=pause_s)
 
 
 def status(code: int, **headers: str) -> Behaviour:
@@ -91,7 +92,7 @@ class FaultServer:
             handler.wfile.write(payload)
             return
         if body.get("stream"):
-            self._stream(handler, body, behaviour.text)
+            self._stream(handler, body, behaviour.text, behaviour.pause_s)
         else:
             self._answer(handler, body, behaviour.text)
 
@@ -120,7 +121,9 @@ class FaultServer:
         handler.wfile.write(payload)
 
     @staticmethod
-    def _stream(handler: BaseHTTPRequestHandler, body: dict[str, Any], text: str) -> None:
+    def _stream(
+        handler: BaseHTTPRequestHandler, body: dict[str, Any], text: str, pause_s: float
+    ) -> None:
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream")
         handler.end_headers()
@@ -136,6 +139,8 @@ class FaultServer:
                 "choices": [{"index": 0, "delta": {"content": word + " "}, "finish_reason": None}],
             }
             handler.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            handler.wfile.flush()
+            time.sleep(pause_s)
         end = {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         usage = {
             **base,

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from steerwise import Workspace
-from steerwise.core.models import ModelError
+from steerwise.core.errors import BadInputError
+from steerwise.core.models import ModelError, StreamDelta
+from steerwise.pipeline.request import Answer
 from steerwise.releases import PinRequest, release_id
 from tests.conftest import simple_prompt, write_prompt
 from tests.models.fault_server import FaultServer, ok, status
@@ -199,6 +201,41 @@ def test_a_blocked_request_and_a_failed_model_are_traced(ws: Workspace, tmp_path
             (failed,) = reopened.traces.items(target="broken")
     assert (failed.status, failed.outcome) == ("error", "error")
     assert "500" in (failed.root.children[2].error or "")
+
+
+def test_a_streamed_answer_is_the_answer_released_in_pieces(ws: Workspace) -> None:
+    streamed = ws.stream("support-bot@production", {"question": QUESTION})
+    assert streamed.release == "support-bot@1"
+    *deltas, answer = list(streamed.events)
+    assert isinstance(answer, Answer) and answer.trace_id == streamed.trace_id
+    assert deltas and all(isinstance(d, StreamDelta) for d in deltas)
+    assert answer.outcome in ("allow", "flag")
+    assert "".join(d.text for d in deltas) == answer.text  # type: ignore[union-attr]
+    assert len(answer.hits) == 3 and answer.confidence is not None
+    trace = ws.traces.get(streamed.trace_id)
+    generate = trace.root.children[2]
+    assert [c.name for c in generate.children] == ["input_rails", "model_call", "output_rails"]
+    assert trace.output == answer.text and trace.status == "ok"
+
+
+def test_an_abandoned_stream_is_traced_and_a_bad_variable_fails_first(
+    ws: Workspace, tmp_path: Path
+) -> None:
+    with FaultServer(default=ok("One two three four.", pause_s=0.01)) as server:
+        config = ws.root / "steerwise.toml"
+        named = '\n[models.talky]\nprovider = "openai"\nmodel = "m"\n'
+        config.write_text(config.read_text() + named + f'base_url = "{server.base_url}"\n')
+        with Workspace.open(ws.root) as reopened:
+            made = reopened.releases.create("talky", PinRequest("support-answer@1", model="talky"))
+            with pytest.raises(BadInputError, match="mood"):
+                reopened.stream(release_id(made), {"question": QUESTION, "mood": "x"})
+            streamed = reopened.stream(release_id(made), {"question": QUESTION})
+            first = next(streamed.events)
+            streamed.events.close()  # type: ignore[attr-defined]
+            trace = reopened.traces.get(streamed.trace_id)
+    assert isinstance(first, StreamDelta) and first.text == "One "
+    assert (trace.status, trace.outcome) == ("error", "error")
+    assert trace.root.error == "StreamAbandoned: the client closed the stream"
 
 
 def test_traces_are_listed_filtered_and_exported(ws: Workspace) -> None:

@@ -3,105 +3,11 @@ the REST API, with a scripted upstream model so that each request is quick."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
-
 import openai
 import pytest
 
 from steerwise import Workspace
-from steerwise.demo import pack_path
-from steerwise.releases import PinRequest, release_id
-from tests.cli.runner import EXECUTABLE
-from tests.models.fault_server import FaultServer, ok
-from tests.models.llama_server import free_port
-from tests.server.test_gateway import _wait_until_healthy
-
-ANSWER = "Refunds take five working days."
-
-
-@dataclass(frozen=True)
-class Gateway:
-    """A served workspace: its URL, root, keys by role and the two releases of `bot`."""
-
-    url: str
-    root: Path
-    keys: dict[str, str]
-    releases: tuple[str, str]
-
-    def client(self, role: str | None) -> openai.OpenAI:
-        key = self.keys[role] if role else "sw_not_a_key"
-        return openai.OpenAI(base_url=f"{self.url}/v1", api_key=key, timeout=30, max_retries=0)
-
-    def ask(self, role: str) -> dict[str, Any]:
-        response = self.client(role).chat.completions.create(
-            model="bot@production", messages=[{"role": "user", "content": "How long?"}]
-        )
-        assert response.choices[0].message.content == ANSWER
-        return response.model_extra["steerwise"]  # type: ignore[index,no-any-return]
-
-    def call(self, method: str, path: str, role: str | None, body: Any = None) -> tuple[int, Any]:
-        headers = {"Content-Type": "application/json"}
-        if role:
-            headers["Authorization"] = f"Bearer {self.keys[role]}"
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + path, data, headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read())
-
-
-@pytest.fixture(scope="module")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    root = tmp_path_factory.mktemp("access") / "ws"
-    with FaultServer(default=ok(ANSWER)) as upstream:
-        releases = _workspace(root, upstream.base_url)
-        with Workspace.open(root, actor="setup") as ws:
-            keys = {
-                role: ws.keys.create(_ROLES_OF.get(role, role), name=role)[1] for role in _ROLES
-            }
-        port = free_port()
-        command = [str(EXECUTABLE), "serve", "--port", str(port)]
-        process = subprocess.Popen(
-            command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_healthy(process, url)
-            yield Gateway(url, root, keys, releases)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-
-
-_ROLES = ("viewer", "editor", "approver", "admin", "spare")
-
-
-def _workspace(root: Path, upstream: str) -> tuple[str, str]:
-    Workspace.init(root).close()
-    config = root / "steerwise.toml"
-    scripted = f'\n[models.scripted]\nprovider = "openai"\nmodel = "m"\nbase_url = "{upstream}"\n'
-    config.write_text(config.read_text() + scripted)
-    with Workspace.open(root) as ws:
-        ws.prompts.push([pack_path() / "prompts"])
-        first = ws.releases.create("bot", PinRequest("support-answer@1", model="scripted"))
-        second = ws.releases.create(
-            "bot", PinRequest("support-answer@1", model="scripted", params={"max_tokens": "20"})
-        )
-        ws.releases.deploy("bot", release_id(first), "production")
-    return release_id(first), release_id(second)
-
-
-# keys are created as role names; "spare" is an extra admin key that a test revokes
-_ROLES_OF = {"spare": "admin"}
+from tests.server.conftest import Gateway
 
 
 def test_without_a_valid_key_every_route_but_healthz_is_a_401(gateway: Gateway) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import click
 
@@ -16,7 +16,10 @@ from steerwise.core.jsonable import to_plain
 from steerwise.core.models import StreamDelta
 from steerwise.pipeline import RunResult
 from steerwise.pipeline.guarded import GuardedResult
+from steerwise.pipeline.request import Answer
 from steerwise.workspace import Workspace
+
+Final = TypeVar("Final")
 
 
 @click.group()
@@ -63,13 +66,14 @@ def run(
     workspace = state.workspace()
     release = None if ref.startswith("prompt:") else workspace.releases.target(ref)
     if release is not None:
-        if model or policy or stream:
+        if model or policy:
             raise click.UsageError(
-                f"{ref} is a release: it pins its model and policy (--model, --policy and"
-                " --stream apply to prompts)"
+                f"{ref} is a release: it pins its model and policy (--model and --policy"
+                " apply to prompts)"
             )
         schema = workspace.prompts.get(release.spec.prompt).spec.variables
-        _run_release(workspace, ref, collect_variables(schema, pairs, vars_file), as_json)
+        variables = collect_variables(schema, pairs, vars_file)
+        _run_release(workspace, ref, variables, stream=stream, as_json=as_json)
         return
     ref = ref.removeprefix("prompt:")
     variables = collect_variables(workspace.prompts.get(ref).spec.variables, pairs, vars_file)
@@ -95,25 +99,35 @@ def run(
             click.echo("")
 
 
-def _run_release(workspace: Workspace, ref: str, variables: dict[str, Any], as_json: bool) -> None:
+def _run_release(
+    workspace: Workspace, ref: str, variables: dict[str, Any], *, stream: bool, as_json: bool
+) -> None:
     """`run DEPLOYMENT|RELEASE`: the answer, its citations and confidence; exit 1 if refused."""
-    answer = workspace.run(ref, variables)
-    if as_json:
-        emit_json(answer.to_dict())
+    if stream:
+        answer = _echo_stream(workspace.stream(ref, variables).events, as_json, Answer.to_dict)
     else:
-        click.echo(answer.text)
-        for cited in answer.citations:
-            stale = "  (stale: " + "; ".join(cited.stale_reasons) + ")" if cited.stale else ""
-            click.echo(f"[{cited.number}] {cited.document}  {cited.title}{stale}")
-        confidence = "-" if answer.confidence is None else f"{answer.confidence:.2f}"
-        reason = f" {answer.reason_code}" if answer.reason_code else ""
-        click.echo(
-            f"({answer.release} {answer.release_id}, {answer.outcome}{reason},"
-            f" confidence {confidence})",
-            err=True,
-        )
+        answer = workspace.run(ref, variables)
+        if as_json:
+            emit_json(answer.to_dict())
+        else:
+            click.echo(answer.text)
+    if not as_json:
+        _print_sources(answer)
     if answer.outcome in ("block", "fallback"):
         sys.exit(1)
+
+
+def _print_sources(answer: Answer) -> None:
+    for cited in answer.citations:
+        stale = "  (stale: " + "; ".join(cited.stale_reasons) + ")" if cited.stale else ""
+        click.echo(f"[{cited.number}] {cited.document}  {cited.title}{stale}")
+    confidence = "-" if answer.confidence is None else f"{answer.confidence:.2f}"
+    reason = f" {answer.reason_code}" if answer.reason_code else ""
+    click.echo(
+        f"({answer.release} {answer.release_id}, {answer.outcome}{reason},"
+        f" confidence {confidence})",
+        err=True,
+    )
 
 
 def _run_guarded(
@@ -130,7 +144,7 @@ def _run_guarded(
     loaded = workspace.policies.load(policy)
     if stream:
         events = workspace.guarded.stream(ref, variables, policy=loaded, model=model)
-        result = _echo_stream(events, as_json)
+        result = _echo_stream(events, as_json, _guarded_summary)
     else:
         result = workspace.guarded.run(ref, variables, policy=loaded, model=model)
         click.echo(json.dumps(_guarded_summary(result), indent=2) if as_json else result.text)
@@ -138,16 +152,17 @@ def _run_guarded(
         sys.exit(1)
 
 
-def _echo_stream(events: Iterator[StreamDelta | GuardedResult], as_json: bool) -> GuardedResult:
+def _echo_stream(
+    events: Iterable[StreamDelta | Final], as_json: bool, summary: Callable[[Final], object]
+) -> Final:
+    """Print deltas as they come (JSON lines with --json), then the final event's summary
+    (--json) or a newline; return the final event."""
     for event in events:
-        if isinstance(event, GuardedResult):
-            if as_json:
-                click.echo(json.dumps(_guarded_summary(event), ensure_ascii=False))
-            else:
-                click.echo("")
+        if not isinstance(event, StreamDelta):
+            click.echo(json.dumps(summary(event), ensure_ascii=False) if as_json else "")
             return event
         click.echo(json.dumps({"delta": event.text}) if as_json else event.text, nl=as_json)
-    raise AssertionError("a guarded stream always ends with its result")
+    raise AssertionError("a stream always ends with its result")
 
 
 def _guarded_summary(result: GuardedResult) -> dict[str, object]:

@@ -102,8 +102,10 @@ class GuardedRunner:
         context: CheckContext | None = None,
         model: str | None = None,
         params: ChatParams | None = None,
+        extra: Mapping[str, Any] | None = None,
     ) -> Iterator[StreamDelta | GuardedResult]:
-        """Yield checked text as it is released, then the GuardedResult."""
+        """Yield checked text as it is released, then the GuardedResult (`extra` as in
+        `run`)."""
         inputs = self._check_inputs(policy, variables, context)
         if inputs.refused is not None:
             yield StreamDelta(_shown(inputs.refused))
@@ -111,7 +113,8 @@ class GuardedRunner:
             return
         gate = StreamGate(policy, context, inputs.placeholders)
         runs: list[RunResult] = []
-        for event in self._runner.stream(ref, inputs.variables, model=model, params=params):
+        rendered_with = {**inputs.variables, **(extra or {})}
+        for event in self._runner.stream(ref, rendered_with, model=model, params=params):
             if isinstance(event, RunResult):
                 runs.append(event)
             elif released := gate.feed(event.text):

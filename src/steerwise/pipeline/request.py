@@ -17,15 +17,15 @@ is no confidence figure (None).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 from uuid import uuid4
 
 from steerwise.core.clock import utc_now
 from steerwise.core.guardrails import CheckContext, Decision, Outcome
 from steerwise.core.knowledge import SearchHit
-from steerwise.core.models import ChatParams
+from steerwise.core.models import ChatParams, StreamDelta
 from steerwise.core.releases import RETRIEVAL_PARAMS, ReleaseSpec
 from steerwise.core.traces import Span, Trace
 from steerwise.guardrails.context import context_from_hits
@@ -33,7 +33,7 @@ from steerwise.guardrails.detectors import DetectorServices
 from steerwise.guardrails.detectors.grounding import GroundingDetector, GroundingSettings
 from steerwise.guardrails.policy import Policy
 from steerwise.guardrails.text import content_words, sentence_spans
-from steerwise.pipeline.guarded import GuardedRunner, settling_reason
+from steerwise.pipeline.guarded import GuardedResult, GuardedRunner, settling_reason
 from steerwise.pipeline.runner import PromptRunner, RunResult
 from steerwise.retrieval.citations import blank_citations, find_citations, number_context
 from steerwise.retrieval.search import SearchOptions
@@ -102,6 +102,57 @@ class Answer:
 
 
 @dataclass(frozen=True)
+class Streamed:
+    """A request being answered as a stream: its trace id, release, and events (text
+    deltas, then the Answer)."""
+
+    trace_id: str
+    release: str
+    events: Iterator[StreamDelta | Answer]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """What the request path found before generation."""
+
+    hits: list[SearchHit]
+    facts: str
+    extra: dict[str, Any]
+    context: CheckContext
+
+
+@dataclass(frozen=True)
+class _Generated:
+    """What generation gave: the text shown, its outcome, the model runs and decisions."""
+
+    text: str
+    outcome: Outcome
+    runs: list[RunResult]
+    input_decisions: list[Decision] = field(default_factory=list)
+    output_decisions: list[Decision] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, guarded: GuardedResult) -> _Generated:
+        """From a run behind a policy."""
+        return cls(
+            guarded.text,
+            guarded.outcome,
+            guarded.runs,
+            guarded.input_decisions,
+            guarded.output_decisions,
+        )
+
+    def span_attributes(self) -> dict[str, Any]:
+        """The generate step's children and outcome, for its span."""
+        decisions = (self.input_decisions, self.output_decisions)
+        return {"_children": _generation_spans(self.runs, decisions), "outcome": self.outcome}
+
+
+class StreamAbandoned(Exception):
+    """The consumer of a stream stopped reading before the end."""
+
+
+@dataclass(frozen=True)
 class Target:
     """A release to serve: what was asked for, its reference (`name@version`), id and pins."""
 
@@ -144,17 +195,52 @@ class RequestRunner:
         """Answer one request with the release's pinned parts, and record its trace."""
         request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables)
         try:
-            answer = self._answer(target, variables, request.timeline, request.id)
+            prepared = self._prepare(request)
+            with request.timeline.step(
+                "generate", prompt=target.spec.prompt, policy=target.spec.policy
+            ) as span:
+                generated = self._generate(target.spec, variables, prepared)
+                span.update(generated.span_attributes())
+            answer = self._finish(request, prepared, generated)
         except Exception as failure:
             self._record(request.trace(None, failure))
             raise
         self._record(request.trace(answer, None))
         return answer
 
-    def _answer(
-        self, target: Target, variables: Mapping[str, Any], timeline: Timeline, trace_id: str
-    ) -> Answer:
-        spec = target.spec
+    def stream(self, target: Target, variables: Mapping[str, Any]) -> Streamed:
+        """Like `run`, with the answer's checked text released as it is generated: the
+        variables are checked now (a bad request fails before anything streams), the events
+        are deltas and then the Answer. The trace is recorded when the stream ends, and
+        when the consumer abandons it."""
+        self._check_early(target.spec.prompt, variables)
+        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables)
+        return Streamed(request.id, target.ref, self._stream_events(request))
+
+    def _stream_events(self, request: _Request) -> Iterator[StreamDelta | Answer]:
+        spec, variables = request.target.spec, request.variables
+        try:
+            prepared = self._prepare(request)
+            with request.timeline.step("generate", prompt=spec.prompt, policy=spec.policy) as span:
+                for event in self._generate_stream(spec, variables, prepared):
+                    if isinstance(event, StreamDelta):
+                        yield event
+                    else:
+                        generated = event
+                span.update(generated.span_attributes())
+            answer = self._finish(request, prepared, generated)
+        except GeneratorExit:
+            self._record(request.trace(None, StreamAbandoned("the client closed the stream")))
+            raise
+        except Exception as failure:
+            self._record(request.trace(None, failure))
+            raise
+        self._record(request.trace(answer, None))
+        yield answer
+
+    def _prepare(self, request: _Request) -> _Prepared:
+        """Variables checked, chunks retrieved, facts found, reserved variables filled."""
+        spec, variables, timeline = request.target.spec, request.variables, request.timeline
         self._check_early(spec.prompt, variables)
         question = str(variables.get("question", ""))
         with timeline.step("retrieval", snapshot=spec.snapshot) as span:
@@ -168,28 +254,28 @@ class RequestRunner:
             for name, value in (("context", number_context(hits) if hits else ""), ("facts", facts))
             if value and name not in variables and self._accepts(spec.prompt, name)
         }
-        context = context_from_hits(hits)
-        with timeline.step("generate", prompt=spec.prompt, policy=spec.policy) as span:
-            text, outcome, runs, decisions = self._generate(spec, variables, extra, context)
-            span["_children"] = _generation_spans(runs, decisions)
-            span["outcome"] = outcome
-        with timeline.step("citations") as span:
+        return _Prepared(hits, facts, extra, context_from_hits(hits))
+
+    def _finish(self, request: _Request, prepared: _Prepared, generated: _Generated) -> Answer:
+        """Citations and confidence, and the Answer."""
+        text, hits = generated.text, prepared.hits
+        with request.timeline.step("citations") as span:
             cited = _cited(text, hits)
-            confidence = self._confidence(text, hits, cited, context) if hits else None
+            confidence = self._confidence(text, hits, cited, prepared.context) if hits else None
             span |= {"cited": [c.number for c in cited], "confidence": confidence}
         return Answer(
             text=text,
-            outcome=outcome,
-            release=target.ref,
-            release_id=target.id,
+            outcome=generated.outcome,
+            release=request.target.ref,
+            release_id=request.target.id,
             citations=cited,
             confidence=confidence,
             hits=hits,
-            facts=facts,
-            runs=runs,
-            input_decisions=decisions[0],
-            output_decisions=decisions[1],
-            trace_id=trace_id,
+            facts=prepared.facts,
+            runs=generated.runs,
+            input_decisions=generated.input_decisions,
+            output_decisions=generated.output_decisions,
+            trace_id=request.id,
         )
 
     def _check_early(self, prompt: str, variables: Mapping[str, Any]) -> None:
@@ -203,30 +289,51 @@ class RequestRunner:
         self._check_variables(prompt, {**later, **variables})
 
     def _generate(
-        self,
-        spec: ReleaseSpec,
-        variables: Mapping[str, Any],
-        extra: Mapping[str, Any],
-        context: CheckContext,
-    ) -> tuple[str, Outcome, list[RunResult], tuple[list[Decision], list[Decision]]]:
+        self, spec: ReleaseSpec, variables: Mapping[str, Any], prepared: _Prepared
+    ) -> _Generated:
         """Render and call the model, behind the policy's rails when the release pins one."""
         params = _generation_params(spec)
         if not spec.policy:
             run = self._runner.run(
-                spec.prompt, {**variables, **extra}, model=spec.model, params=params
+                spec.prompt, {**variables, **prepared.extra}, model=spec.model, params=params
             )
-            return run.answer.text, "allow", [run], ([], [])
+            return _Generated(run.answer.text, "allow", [run])
         guarded = self._guarded.run(
             spec.prompt,
             variables,
             policy=self._policy(spec.policy),
-            context=context,
+            context=prepared.context,
             model=spec.model,
             params=params,
-            extra=extra,
+            extra=prepared.extra,
         )
-        decisions = (guarded.input_decisions, guarded.output_decisions)
-        return guarded.text, guarded.outcome, guarded.runs, decisions
+        return _Generated.of(guarded)
+
+    def _generate_stream(
+        self, spec: ReleaseSpec, variables: Mapping[str, Any], prepared: _Prepared
+    ) -> Iterator[StreamDelta | _Generated]:
+        """`_generate`, streamed: released text, then what was generated."""
+        params = _generation_params(spec)
+        if not spec.policy:
+            with_extra = {**variables, **prepared.extra}
+            for event in self._runner.stream(
+                spec.prompt, with_extra, model=spec.model, params=params
+            ):
+                if isinstance(event, RunResult):
+                    yield _Generated(event.answer.text, "allow", [event])
+                else:
+                    yield event
+            return
+        for guarded in self._guarded.stream(
+            spec.prompt,
+            variables,
+            policy=self._policy(spec.policy),
+            context=prepared.context,
+            model=spec.model,
+            params=params,
+            extra=prepared.extra,
+        ):
+            yield guarded if isinstance(guarded, StreamDelta) else _Generated.of(guarded)
 
     def _retrieve(self, spec: ReleaseSpec, question: str) -> list[SearchHit]:
         if not spec.snapshot or not question.strip():
@@ -348,6 +455,8 @@ class _Request:
         target, spec = self.target, self.target.spec
         pins = {k: v for k, v in spec.pins().items() if k != "params"} | {"params": spec.params}
         root = self.timeline.root("request", release=target.ref, release_id=target.id, **pins)
+        if failure is not None and root.error is None:  # failed between steps, or abandoned
+            root = replace(root, error=f"{type(failure).__name__}: {failure}")
         return Trace(
             id=self.id,
             created_at=self.created,

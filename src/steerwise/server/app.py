@@ -35,6 +35,7 @@ from steerwise.core.errors import (
     SteerwiseError,
 )
 from steerwise.core.models import ModelError
+from steerwise.pipeline.request import Answer
 from steerwise.server.api import api_router
 from steerwise.server.auth import Authenticate, permit
 from steerwise.server.metrics import Metrics
@@ -81,19 +82,33 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
     @app.post("/v1/chat/completions", response_model=None, dependencies=[Depends(allowed("infer"))])
     def chat_completions(body: ChatRequest) -> JSONResponse | StreamingResponse:
         started = time.perf_counter()
+        if body.stream:
+            return _streamed(workspace, metrics, body, started)
         answer = workspace.run(body.model, body.prompt_variables())
         metrics.observe(body.model, answer, time.perf_counter() - started)
         headers = {"X-Steerwise-Trace-Id": answer.trace_id, "X-Steerwise-Release": answer.release}
-        if body.stream:
-            return StreamingResponse(
-                completion_chunks(answer, body.model),
-                media_type="text/event-stream",
-                headers=headers,
-            )
         return JSONResponse(completion(answer, body.model), headers=headers)
 
     authenticated = Authenticate(app, keys=workspace.keys, actor=workspace.actor, metrics=metrics)
     return BodyLimit(authenticated, max_body_bytes)
+
+
+def _streamed(
+    workspace: Workspace, metrics: Metrics, body: ChatRequest, started: float
+) -> StreamingResponse:
+    """Checked text as it is generated; the variables are checked before the stream starts
+    (so a bad request is still a 4xx)."""
+    streamed = workspace.stream(body.model, body.prompt_variables())
+
+    def observe(answer: Answer) -> None:
+        metrics.observe(body.model, answer, time.perf_counter() - started)
+
+    usage = body.stream_options is not None and body.stream_options.include_usage
+    chunks = completion_chunks(
+        streamed.events, body.model, streamed.trace_id, include_usage=usage, on_answer=observe
+    )
+    headers = {"X-Steerwise-Trace-Id": streamed.trace_id, "X-Steerwise-Release": streamed.release}
+    return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
 
 
 def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:

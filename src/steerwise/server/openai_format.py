@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from steerwise.core.errors import BadInputError
+from steerwise.core.errors import BadInputError, SteerwiseError
+from steerwise.core.models import ModelError, StreamDelta
 from steerwise.pipeline.request import Answer
 
 REFUSED = ("block", "fallback")
-CHUNK_CHARS = 64
 
 
 class ChatMessage(BaseModel):
@@ -25,6 +25,14 @@ class ChatMessage(BaseModel):
     content: str | None = None
 
 
+class StreamOptions(BaseModel):
+    """`stream_options`: `include_usage` adds a last chunk with the token counts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    include_usage: bool = False
+
+
 class ChatRequest(BaseModel):
     """The body of `POST /v1/chat/completions`; `variables` (or `metadata`) add variables."""
 
@@ -33,6 +41,7 @@ class ChatRequest(BaseModel):
     model: str = Field(min_length=1)
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     variables: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
 
@@ -47,8 +56,6 @@ class ChatRequest(BaseModel):
 
 def completion(answer: Answer, model: str) -> dict[str, Any]:
     """An OpenAI `chat.completion` for `answer`; steerwise's details in `steerwise`."""
-    prompt_tokens = sum(r.answer.usage.input_tokens for r in answer.runs)
-    completion_tokens = sum(r.answer.usage.output_tokens for r in answer.runs)
     return {
         "id": f"chatcmpl-{answer.trace_id}",
         "object": "chat.completion",
@@ -61,31 +68,50 @@ def completion(answer: Answer, model: str) -> dict[str, Any]:
                 "finish_reason": _finish_reason(answer),
             }
         ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
+        "usage": _usage(answer),
         "steerwise": answer.to_dict(),
     }
 
 
-def completion_chunks(answer: Answer, model: str) -> Iterator[str]:
-    """Server-sent events of `chat.completion.chunk`s carrying the answer, then `[DONE]`."""
+def completion_chunks(
+    events: Iterable[StreamDelta | Answer],
+    model: str,
+    trace_id: str,
+    *,
+    include_usage: bool = False,
+    on_answer: Callable[[Answer], None] | None = None,
+) -> Iterator[str]:
+    """Server-sent `chat.completion.chunk`s as checked text is released, then the last chunk
+    (finish reason and steerwise's details), a usage chunk when asked, and `[DONE]`.
+
+    A failure after the stream began cannot change the status any more: it is sent as an
+    `error` event in the OpenAI format and the stream ends without `[DONE]`."""
     base = {
-        "id": f"chatcmpl-{answer.trace_id}",
+        "id": f"chatcmpl-{trace_id}",
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": model,
     }
-    pieces = [answer.text[i : i + CHUNK_CHARS] for i in range(0, len(answer.text), CHUNK_CHARS)]
-    first = {"role": "assistant", "content": ""}
-    yield _event({**base, "choices": [{"index": 0, "delta": first, "finish_reason": None}]})
-    for piece in pieces:
-        delta = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
-        yield _event({**base, "choices": [delta]})
-    last = {"index": 0, "delta": {}, "finish_reason": _finish_reason(answer)}
-    yield _event({**base, "choices": [last], "steerwise": answer.to_dict()})
+    yield _chunk(base, {"role": "assistant", "content": ""})
+    try:
+        answer = None
+        for event in events:
+            if isinstance(event, StreamDelta):
+                if event.text:
+                    yield _chunk(base, {"content": event.text})
+            else:
+                answer = event
+    except SteerwiseError as error:
+        kind = "upstream_error" if isinstance(error, ModelError) else "server_error"
+        yield _event(error_body(str(error), kind))
+        return
+    if answer is None:  # the events always end with the answer
+        return
+    if on_answer is not None:
+        on_answer(answer)
+    yield _chunk(base, {}, _finish_reason(answer), steerwise=answer.to_dict())
+    if include_usage:
+        yield _event({**base, "choices": [], "usage": _usage(answer)})
     yield "data: [DONE]\n\n"
 
 
@@ -96,6 +122,24 @@ def error_body(message: str, kind: str, code: str | None = None) -> dict[str, An
 
 def _finish_reason(answer: Answer) -> str:
     return "content_filter" if answer.outcome in REFUSED else "stop"
+
+
+def _usage(answer: Answer) -> dict[str, int]:
+    prompt_tokens = sum(r.answer.usage.input_tokens for r in answer.runs)
+    completion_tokens = sum(r.answer.usage.output_tokens for r in answer.runs)
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def _chunk(
+    base: dict[str, Any], delta: dict[str, Any], finish: str | None = None, **extra: Any
+) -> str:
+    return _event(
+        {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+    )
 
 
 def _event(body: dict[str, Any]) -> str:

@@ -1,0 +1,74 @@
+"""Streaming through the gateway: text leaves as the upstream produces it, the trace and the
+final chunk carry the whole answer, and failures after the first byte are error events."""
+
+from __future__ import annotations
+
+import time
+
+import openai
+import pytest
+
+from steerwise import Workspace
+from tests.models.fault_server import status
+from tests.server.conftest import ANSWER, PAUSE_S, Gateway, stored_trace
+
+WORDS = len(ANSWER.split(" "))
+
+
+def _stream(gateway: Gateway, **extra: object) -> list[tuple[float, object]]:
+    began = time.monotonic()
+    chunks = gateway.client("viewer").chat.completions.create(
+        model="bot@production",
+        messages=[{"role": "user", "content": "How long?"}],
+        stream=True,
+        **extra,  # type: ignore[arg-type]
+    )
+    return [(time.monotonic() - began, chunk) for chunk in chunks]
+
+
+def test_text_arrives_as_the_upstream_writes_it(gateway: Gateway) -> None:
+    timed = _stream(gateway)
+    contents = [
+        (at, chunk.choices[0].delta.content)  # type: ignore[attr-defined]
+        for at, chunk in timed
+        if chunk.choices and chunk.choices[0].delta.content  # type: ignore[attr-defined]
+    ]
+    assert "".join(text for _, text in contents).strip() == ANSWER
+    assert len(contents) == WORDS  # no policy on this release: every delta goes on
+    first, last = contents[0][0], contents[-1][0]
+    assert last - first >= (WORDS - 1) * PAUSE_S * 0.8  # not buffered into one write
+    final = timed[-1][1]
+    details = final.model_extra["steerwise"]  # type: ignore[attr-defined]
+    assert final.choices[0].finish_reason == "stop"  # type: ignore[attr-defined]
+    assert details["text"].strip() == ANSWER and details["release"] == "bot@1"
+    trace = stored_trace(gateway.root, details["trace_id"])
+    steps = [span.name for span in trace.root.children]
+    assert steps == ["retrieval", "graph_facts", "generate", "citations"]
+    assert trace.status == "ok" and trace.output.strip() == ANSWER
+
+
+def test_usage_comes_last_when_asked_for(gateway: Gateway) -> None:
+    timed = _stream(gateway, stream_options={"include_usage": True})
+    usage = timed[-1][1].usage  # type: ignore[attr-defined]
+    assert (usage.prompt_tokens, usage.completion_tokens, usage.total_tokens) == (7, 3, 10)
+
+
+def test_an_upstream_failure_after_the_first_byte_is_an_error_event(gateway: Gateway) -> None:
+    gateway.upstream.schedule.append(status(400))  # 4xx: no retry
+    with pytest.raises(openai.APIError) as caught:
+        _stream(gateway)
+    assert "400" in caught.value.message
+    deadline = time.monotonic() + 10
+    while True:
+        with Workspace.open(gateway.root) as ws:
+            newest = ws.traces.items(limit=1)[0]
+        if newest.status == "error" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert newest.status == "error" and newest.outcome == "error"
+
+
+def test_a_bad_variable_is_refused_before_the_stream_starts(gateway: Gateway) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        _stream(gateway, extra_body={"variables": {"mood": "grumpy"}})
+    assert "mood" in caught.value.message
