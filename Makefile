@@ -32,6 +32,10 @@ bench/.venv-mlflow/bin/python:
 	$(PYTHON) -m venv bench/.venv-mlflow
 	bench/.venv-mlflow/bin/pip install --quiet mlflow==3.17.2
 
+bench/.venv-litellm/bin/litellm:
+	$(PYTHON) -m venv bench/.venv-litellm
+	bench/.venv-litellm/bin/pip install --quiet 'litellm[proxy]==1.108.7'
+
 bench: $(STAMP) bench/.venv-mlflow/bin/python
 	$(BIN)/python bench/prompt_registry.py
 	$(BIN)/python bench/models.py

@@ -15,9 +15,9 @@ from steerwise.core.errors import BadInputError
 def serve(state: CliState, host: str, port: int) -> None:
     """Serve deployments as OpenAI-compatible chat completions (Ctrl-C stops)."""
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401 (checked here, used by the server)
 
-        from steerwise.server import create_app
+        from steerwise.server import serve as serve_gateway
     except ImportError as error:
         raise BadInputError(
             f"the gateway needs the server extra: {error.name} is not installed",
@@ -25,4 +25,4 @@ def serve(state: CliState, host: str, port: int) -> None:
         ) from None
     workspace = state.workspace()
     click.echo(f"steerwise gateway on http://{host}:{port}/v1 (workspace {workspace.root})")
-    uvicorn.run(create_app(workspace), host=host, port=port, log_level="warning")
+    serve_gateway(workspace, host=host, port=port)

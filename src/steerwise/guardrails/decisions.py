@@ -17,7 +17,7 @@ from steerwise.core.clock import utc_now
 from steerwise.core.guardrails import Decision
 from steerwise.guardrails.policy import describe
 from steerwise.store import Store
-from steerwise.store.batching import BatchWriter
+from steerwise.store.batching import BatchWriter, yielding
 from steerwise.store.records import DecisionRow, Transaction
 
 
@@ -63,7 +63,7 @@ def decision_row(decision: Decision, at: str) -> DecisionRow:
 
 
 def _write(tx: Transaction, queued: Sequence[tuple[str, Decision]]) -> None:
-    for at, decision in queued:
+    for at, decision in yielding(queued):
         tx.decisions.add(decision_row(decision, at))
 
 

@@ -5,8 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal
 
-from steerwise.core.models import ChatParams, Completion, Message, StreamDelta, Usage
-from steerwise.models.failures import connection_failure, import_sdk, sdk_failures
+from steerwise.core.models import (
+    ChatParams,
+    Completion,
+    Message,
+    ModelCallError,
+    StreamDelta,
+    Usage,
+)
+from steerwise.models.failures import import_sdk
+from steerwise.models.http_json import JsonPoster
 from steerwise.models.interface import StreamEvent
 from steerwise.models.structured import with_json_instruction
 
@@ -45,7 +53,11 @@ def openai_params(params: ChatParams, structured: StructuredMode) -> dict[str, A
 
 
 class OpenAIChatModel:
-    """Chat completions through the official `openai` SDK; the SDK's own retries are off."""
+    """Chat completions from any OpenAI-compatible server.
+
+    The official `openai` SDK client resolves the server and key (arguments, then its
+    environment variables); requests go through `JsonPoster`, which costs a third of the
+    SDK's time per call (the gateway's hot path). Retries are the resilience layer's."""
 
     def __init__(
         self,
@@ -65,6 +77,11 @@ class OpenAIChatModel:
         self._client = self._openai.OpenAI(
             base_url=base_url, api_key=api_key, timeout=timeout_s, max_retries=0
         )
+        self._poster = JsonPoster(
+            str(self._client.base_url),
+            {"Authorization": f"Bearer {self._client.api_key}"},
+            model_id=model_id,
+        )
 
     @property
     def model_id(self) -> str:
@@ -74,46 +91,67 @@ class OpenAIChatModel:
     def supports_json_schema(self) -> bool:
         return self._structured != "prompt"
 
-    def _create(self, messages: Sequence[Message], params: ChatParams, **extra: Any) -> Any:
-        timeout = params.timeout_s or self._timeout_s
-        openai = self._openai
+    def _body(self, messages: Sequence[Message], params: ChatParams) -> dict[str, Any]:
         if params.response_format is not None and self._structured == "prompt":
             messages = with_json_instruction(messages, params.response_format)
-        with sdk_failures(openai, self._id, timeout, api_error_message):
-            return self._client.with_options(timeout=timeout).chat.completions.create(
-                model=self._model,
-                messages=list(messages),
-                **openai_params(params, self._structured),
-                **extra,
-            )
+        return {
+            "model": self._model,
+            "messages": list(messages),
+            **openai_params(params, self._structured),
+        }
 
     def complete(self, messages: Sequence[Message], params: ChatParams) -> Completion:
-        response = self._create(messages, params)
-        choice = response.choices[0]
-        usage = response.usage
-        return Completion(
-            text=choice.message.content or "",
-            finish_reason=choice.finish_reason or "stop",
-            usage=Usage(usage.prompt_tokens, usage.completion_tokens) if usage else Usage(),
-            model=self._id,
+        """One completion, posted by `JsonPoster` to the server the SDK client resolved
+        (base URL and key, environment included); streaming stays with the SDK."""
+        timeout = params.timeout_s or self._timeout_s
+        answer = self._poster.post(
+            "/chat/completions", self._body(messages, params), timeout_s=timeout
         )
+        return completion_from(answer, self._id)
 
     def stream(self, messages: Sequence[Message], params: ChatParams) -> Iterator[StreamEvent]:
-        chunks = self._create(messages, params, stream=True, stream_options={"include_usage": True})
+        """Deltas as the server sends them (`JsonPoster.stream`), then the Completion."""
+        timeout = params.timeout_s or self._timeout_s
+        body = {
+            **self._body(messages, params),
+            "stream": True,
+            "stream_options": {"include_usage": True},
+        }
         pieces: list[str] = []
         finish, usage = "stop", Usage()
-        try:
-            for chunk in chunks:
-                if chunk.usage:
-                    usage = Usage(chunk.usage.prompt_tokens, chunk.usage.completion_tokens)
-                for choice in chunk.choices:
-                    finish = choice.finish_reason or finish
-                    if choice.delta and choice.delta.content:
-                        pieces.append(choice.delta.content)
-                        yield StreamDelta(choice.delta.content)
-        except self._openai.APIError as error:
-            raise connection_failure(self._id, f"the stream broke: {error}") from None
+        for chunk in self._poster.stream("/chat/completions", body, timeout_s=timeout):
+            counted = chunk.get("usage") if isinstance(chunk, dict) else None
+            if counted:
+                usage = Usage(counted.get("prompt_tokens", 0), counted.get("completion_tokens", 0))
+            for choice in _choices(chunk):
+                finish = choice.get("finish_reason") or finish
+                text = (choice.get("delta") or {}).get("content")
+                if text:
+                    pieces.append(text)
+                    yield StreamDelta(text)
         yield Completion("".join(pieces), finish, usage, self._id)
+
+
+def _choices(chunk: Any) -> list[dict[str, Any]]:
+    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+    return [c for c in choices or [] if isinstance(c, dict)]
+
+
+def completion_from(body: Any, model_id: str) -> Completion:
+    """A chat-completions answer as a Completion, or a failure naming what is wrong."""
+    try:
+        choice = body["choices"][0]
+        text = choice["message"].get("content") or ""
+        finish = choice.get("finish_reason") or "stop"
+        usage = body.get("usage") or {}
+        counts = Usage(int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)))
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as error:
+        raise ModelCallError(
+            model_id,
+            f"the server's answer is not a chat completion ({type(error).__name__}: {error})",
+            retryable=False,
+        ) from None
+    return Completion(text=str(text), finish_reason=str(finish), usage=counts, model=model_id)
 
 
 def api_error_message(error: Any) -> str:

@@ -13,7 +13,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Generic, TypeVar
 
 from steerwise.store.interface import Store
@@ -119,3 +119,12 @@ class BatchWriter(Generic[Item]):
         except Exception:  # a failed write must not kill the writer or reach a request
             self.failed += len(batch)
             log.exception("%s: could not write %d rows", self._name, len(batch))
+
+
+def yielding(items: Iterable[Item]) -> Iterator[Item]:
+    """`items` one by one, handing the GIL over after each: a writer thread's batch then
+    delays a request thread by one row's work at most, not by the interpreter's switch
+    interval (5 ms) each time the request needs the GIL back."""
+    for item in items:
+        yield item
+        time.sleep(0)

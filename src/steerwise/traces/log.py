@@ -18,7 +18,7 @@ from steerwise.core.errors import NotFoundError
 from steerwise.core.traces import Span, Trace
 from steerwise.guardrails.scrub import scrub
 from steerwise.store import Store
-from steerwise.store.batching import BatchWriter
+from steerwise.store.batching import BatchWriter, yielding
 from steerwise.store.records import Transaction
 from steerwise.traces.sinks import TraceSink
 
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def _write(tx: Transaction, rows: Sequence[Trace]) -> None:
-    for trace in rows:  # scrubbed already (TraceLog._write_batch)
+    for trace in yielding(rows):  # scrubbed already (TraceLog._write_batch)
         tx.traces.add(trace.to_dict())
 
 
@@ -83,7 +83,7 @@ class TraceLog(BatchWriter[Trace]):
     def _write_batch(self, batch: list[Trace]) -> None:
         """Scrub once, write, then hand the same scrubbed traces to each sink."""
         try:
-            clean = [scrubbed(trace) for trace in batch]
+            clean = [scrubbed(trace) for trace in yielding(batch)]
         except Exception:  # nothing unscrubbed may be stored or exported
             self.failed += len(batch)
             log.exception("steerwise-traces: could not scrub %d traces", len(batch))
