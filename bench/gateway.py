@@ -27,6 +27,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import re
 import socket
 import statistics
@@ -230,7 +231,8 @@ def _medians(runs: list[dict[str, float]]) -> dict[str, float]:
 def _wrk(target: Target, folder: Path, *, connections: int, seconds: int) -> dict[str, float]:
     script = _lua(target, folder)
     threads = min(2, connections)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s"]
+    command.append("--latency")
     done = subprocess.run(
         [*command, "-s", str(script), target.url],
         capture_output=True,
@@ -249,8 +251,10 @@ def _lua(target: Target, folder: Path) -> Path:
     fixed = json.dumps(body).replace("'", "\\'")
     prefix, _, suffix = fixed.partition(QUESTION)
     request = (
-        f"counter = 0\nfunction request()\n  counter = counter + 1\n"
-        f"  return wrk.format(nil, nil, nil, '{prefix}{QUESTION} ' .. counter .. '{suffix}')\nend\n"
+        "counter = 0\nsalt = string.sub(tostring({}), 8)  -- differs per thread and run\n"
+        "function request()\n  counter = counter + 1\n"
+        f"  return wrk.format(nil, nil, nil, '{prefix}{QUESTION} ' .. salt .. counter .."
+        f" '{suffix}')\nend\n"
         if target.vary
         else f"wrk.body = '{fixed}'\n"
     )
@@ -302,10 +306,11 @@ def _first_byte(target: Target, requests: int) -> float:
         "messages": [{"role": "user", "content": QUESTION}],
     }
     times = []
+    salt = random.getrandbits(40)  # new questions each run: no cache answers them
     with socket.create_connection((host, port), timeout=30) as connection:
         for number in range(requests):
             if target.vary:
-                body["messages"] = [{"role": "user", "content": f"{QUESTION} {number}"}]
+                body["messages"] = [{"role": "user", "content": f"{QUESTION} {salt}{number}"}]
             times.append(_one_first_byte(connection, host, path, target.headers, body))
     return statistics.median(times)
 

@@ -39,7 +39,12 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         "support-bot@production: 2 -> 1  (every pin at once)",
         "$ steerwise run support-bot@production",
         "(support-bot@1 ",
-        "intact: True, 17 events",
+        "    retrieval ",
+        "    generate ",
+        "input_rails, model_call, output_rails",
+        "viewer:   PUT /api/deployments/support-bot/production -> 403 role 'viewer' may not",
+        "approver: PUT /api/deployments/support-bot/production -> allowed",
+        "intact: True, 20 events",
     ):
         assert expected in out, expected
     again = steerwise("demo", "--dir", "tour", cwd=tmp_path)

@@ -94,7 +94,8 @@ def _workspace(root: Path, upstream: str) -> tuple[str, str]:
     Workspace.init(root).close()
     config = root / "steerwise.toml"
     scripted = f'\n[models.scripted]\nprovider = "openai"\nmodel = "m"\nbase_url = "{upstream}"\n'
-    config.write_text(config.read_text() + scripted)
+    sluggish = scripted.replace("scripted", "sluggish") + "timeout_s = 0.5\nmax_retries = 0\n"
+    config.write_text(config.read_text() + scripted + sluggish)
     with Workspace.open(root) as ws:
         ws.prompts.push([pack_path() / "prompts"])
         first = ws.releases.create("bot", PinRequest("support-answer@1", model="scripted"))
@@ -102,6 +103,8 @@ def _workspace(root: Path, upstream: str) -> tuple[str, str]:
             "bot", PinRequest("support-answer@1", model="scripted", params={"max_tokens": "20"})
         )
         ws.releases.deploy("bot", release_id(first), "production")
+        slow = ws.releases.create("slow", PinRequest("support-answer@1", model="sluggish"))
+        ws.releases.deploy("slow", release_id(slow), "production")
     return release_id(first), release_id(second)
 
 

@@ -3,6 +3,9 @@ the REST API, with a scripted upstream model so that each request is quick."""
 
 from __future__ import annotations
 
+import http.client
+import json
+
 import openai
 import pytest
 
@@ -60,7 +63,7 @@ def test_an_editor_creates_releases_but_may_not_deploy_them(gateway: Gateway) ->
     )
     assert status == 403
     status, deployments = gateway.call("GET", "/api/deployments", "editor")
-    assert [d["deployment"] for d in deployments] == ["bot@production"]
+    assert [d["deployment"] for d in deployments] == ["bot@production", "slow@production"]
 
 
 def test_admins_manage_keys_and_a_revoked_key_fails_at_once(gateway: Gateway) -> None:
@@ -110,3 +113,23 @@ def test_prompts_are_published_and_labelled_through_the_api(gateway: Gateway) ->
     assert status == 200 and move["label"] == "live"
     status, shown = gateway.call("GET", "/api/prompts/greet@live", "viewer")
     assert status == 200 and shown["labels"] == ["live"] and shown["spec"]["messages"]
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(gateway: Gateway) -> None:
+    host, port = gateway.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    pieces = (b'{"model": "bot@production", "messages": [], "pad": "' + b"x" * 200_000 + b'"}',)
+    connection.request(
+        "POST",
+        "/v1/chat/completions",
+        body=iter(pieces * 6),  # 1.2 MB without a Content-Length: sent chunked
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": f"Bearer {gateway.keys['viewer']}",
+        },
+        encode_chunked=True,
+    )
+    response = connection.getresponse()
+    assert response.status == 413
+    assert "over 1000000 bytes" in json.loads(response.read())["error"]["message"]
+    connection.close()

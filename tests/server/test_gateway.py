@@ -222,3 +222,8 @@ def test_metrics_count_requests_outcomes_tokens_and_errors(
         '{deployment="bot@production",direction="input",outcome="block"}'
     )
     assert values[decisions] >= 1
+    for step in ("retrieval", "graph_facts", "generate", "citations"):
+        series = f'steerwise_step_seconds_count{{deployment="bot@production",step="{step}"}}'
+        assert values[series] == count  # every answered request times every step
+    assert values['steerwise_cost_usd_total{deployment="bot@production"}'] == 0  # local: free
+    assert 0 <= values["steerwise_trace_backlog"] < 100  # traces queued, not yet stored

@@ -9,7 +9,7 @@ import openai
 import pytest
 
 from steerwise import Workspace
-from tests.models.fault_server import status
+from tests.models.fault_server import slow, status
 from tests.server.conftest import ANSWER, PAUSE_S, Gateway, stored_trace
 
 WORDS = len(ANSWER.split(" "))
@@ -72,3 +72,24 @@ def test_a_bad_variable_is_refused_before_the_stream_starts(gateway: Gateway) ->
     with pytest.raises(openai.BadRequestError) as caught:
         _stream(gateway, extra_body={"variables": {"mood": "grumpy"}})
     assert "mood" in caught.value.message
+
+
+def test_an_upstream_that_times_out_is_a_504_and_the_trace_says_so(gateway: Gateway) -> None:
+    gateway.upstream.schedule.append(slow(2.0))  # the model `sluggish` gives up after 0.5 s
+    with pytest.raises(openai.InternalServerError) as caught:
+        gateway.client("viewer").chat.completions.create(
+            model="slow@production", messages=[{"role": "user", "content": "How long?"}]
+        )
+    assert caught.value.status_code == 504
+    assert "timed out after 0.5 s" in caught.value.message
+    trace_id = caught.value.response.headers.get("x-steerwise-trace-id")
+    assert trace_id is None  # an error answer carries no trace header; find it by target
+    deadline = time.monotonic() + 10
+    while True:
+        with Workspace.open(gateway.root) as ws:
+            found = ws.traces.items(target="slow@production", limit=1)
+        if found or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert found and found[0].status == "error"
+    assert "timed out" in (found[0].root.children[2].error or "")

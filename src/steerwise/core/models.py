@@ -162,6 +162,11 @@ class ModelCallError(ModelError):
         self.retry_after_s = retry_after_s
 
 
+class ModelTimeoutError(ModelError):
+    """Every model failed and the last one ran out of time; raise its `timeout_s` or check
+    the server's load."""
+
+
 class ModelInputError(BadInputError):
     """The request cannot succeed as given (unknown model, missing key, prompt too long)."""
 

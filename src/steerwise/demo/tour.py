@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from steerwise.core.errors import ConflictError
+from steerwise.core.errors import ConflictError, PermissionDeniedError
 from steerwise.demo.packdata import pack_path, read_questions
 from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.policy import Policy
@@ -226,6 +226,27 @@ def _releases(ws: Workspace, pack: Path, say: Say) -> None:
     say(f"   retrieved, sources: {sources}, confidence {confidence})")
 
 
+def _traces_and_keys(ws: Workspace, pack: Path, say: Say) -> None:
+    (trace,) = ws.traces.items(target="support-bot@production", limit=1)
+    say(f"$ steerwise traces show {trace.id[:12]}")
+    say(f"  request {trace.release} {trace.outcome} {trace.latency_ms:.0f} ms")
+    for step in trace.root.children:
+        inner = ", ".join(child.name for child in step.children)
+        say(f"    {step.name:<12} {step.duration_ms:>8.1f} ms  {inner}")
+    viewer, _ = ws.keys.create("viewer", name="dashboards")
+    approver, _ = ws.keys.create("approver", name="release-manager")
+    say("$ steerwise keys create --role viewer --name dashboards   (and an approver)")
+    say(f"  sw_{viewer.id}_...   (shown once; the store keeps its SHA-256)")
+    route = "PUT /api/deployments/support-bot/production"
+    try:
+        ws.keys.authorize(viewer, "deploy", target=route)
+    except PermissionDeniedError as refused:
+        say(f"  viewer:   {route} -> 403 {refused.message}")
+    ws.keys.authorize(approver, "deploy", target=route)
+    say(f"  approver: {route} -> allowed")
+    say("$ steerwise serve   # OpenAI-compatible: /v1/chat/completions, /v1/models, /api/...")
+
+
 def _pins(found: Release) -> str:
     spec = found.spec
     return f"prompt {spec.prompt}, snapshot {(spec.snapshot or '-')[:8]}, policy {spec.policy}"
@@ -254,6 +275,7 @@ TOUR: tuple[Step, ...] = (
     Step("The knowledge graph grounds answers and catches wrong numbers", _graph),
     Step("Guardrails: a versioned policy checks what goes in and comes out", _guardrails),
     Step("A release pins every part; deploy and roll back all at once", _releases),
+    Step("Each request is a trace; API keys with roles guard the gateway", _traces_and_keys),
     Step("Every change is in a hash-chained audit log", _audit),
 )
 

@@ -57,10 +57,13 @@ def _hint_for(status: int) -> str | None:
     return None
 
 
+TIMED_OUT = "timed out"
+
+
 def timeout_failure(model: str, timeout_s: float | None) -> ModelCallError:
     """The call took longer than its timeout."""
     limit = f" after {timeout_s:g} s" if timeout_s else ""
-    return ModelCallError(model, f"timed out{limit}", retryable=True)
+    return ModelCallError(model, f"{TIMED_OUT}{limit}", retryable=True)
 
 
 def connection_failure(model: str, detail: str) -> ModelCallError:

@@ -15,7 +15,9 @@ from steerwise.core.models import (
     Message,
     ModelCallError,
     ModelError,
+    ModelTimeoutError,
 )
+from steerwise.models.failures import TIMED_OUT
 from steerwise.models.interface import ChatModel, StreamEvent
 
 
@@ -125,7 +127,8 @@ def _exhausted(chain: Sequence[ChainLink], log: AttemptLog) -> ModelError:
     last = failures[-1] if failures else None
     names = " -> ".join(link.model.model_id for link in chain)
     detail = f": last error: {last.error}" if last else ""
-    return ModelError(
+    timed_out = last is not None and last.status is None and TIMED_OUT in (last.error or "")
+    return (ModelTimeoutError if timed_out else ModelError)(
         f"every model failed ({names}; {len(log.attempts)} attempts){detail}",
         hint="see the attempts for each error; check the models' servers and keys",
     )

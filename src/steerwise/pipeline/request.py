@@ -75,6 +75,13 @@ class Answer:
     input_decisions: list[Decision] = field(default_factory=list)
     output_decisions: list[Decision] = field(default_factory=list)
     trace_id: str = ""
+    steps: dict[str, float] = field(default_factory=dict)
+    """Milliseconds of each step of the request path (retrieval, graph_facts, ...)."""
+
+    @property
+    def cost_usd(self) -> float:
+        """What the request's model calls cost, re-asks included."""
+        return sum(run.answer.cost_usd for run in self.runs)
 
     @property
     def reason_code(self) -> str:
@@ -276,6 +283,7 @@ class RequestRunner:
             input_decisions=generated.input_decisions,
             output_decisions=generated.output_decisions,
             trace_id=request.id,
+            steps={span.name: span.duration_ms for span in request.timeline.spans},
         )
 
     def _check_early(self, prompt: str, variables: Mapping[str, Any]) -> None:

@@ -24,7 +24,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steerwise.core.access import Action
 from steerwise.core.errors import (
@@ -34,7 +34,7 @@ from steerwise.core.errors import (
     PermissionDeniedError,
     SteerwiseError,
 )
-from steerwise.core.models import ModelError
+from steerwise.core.models import ModelError, ModelTimeoutError
 from steerwise.pipeline.request import Answer
 from steerwise.server.api import api_router
 from steerwise.server.auth import Authenticate, permit
@@ -53,7 +53,7 @@ MAX_BODY_BYTES = 1_000_000
 def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) -> ASGIApp:
     """The ASGI app serving `workspace` (FastAPI behind a body-size limit and API keys)."""
     app = FastAPI(title="steerwise gateway", docs_url=None, redoc_url=None)
-    metrics = Metrics()
+    metrics = Metrics({"steerwise_trace_backlog": lambda: workspace.traces.backlog})
     _add_error_handlers(app, metrics)
 
     def allowed(action: Action) -> Callable[[Request], None]:
@@ -135,21 +135,26 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
 
 def _status_of(error: SteerwiseError) -> tuple[int, str]:
-    if isinstance(error, AuthenticationError):
-        return 401, "invalid_request_error"
-    if isinstance(error, PermissionDeniedError):
-        return 403, "permission_error"
-    if isinstance(error, NotFoundError):
-        return 404, "not_found_error"
-    if isinstance(error, BadInputError):
-        return 400, "invalid_request_error"
-    if isinstance(error, ModelError):
-        return 502, "upstream_error"
+    """The HTTP status and OpenAI error type of an error (the first class it is, in order)."""
+    for kind, status, name in _STATUSES:
+        if isinstance(error, kind):
+            return status, name
     return 500, "server_error"
 
 
+_STATUSES: tuple[tuple[type[SteerwiseError], int, str], ...] = (
+    (AuthenticationError, 401, "invalid_request_error"),
+    (PermissionDeniedError, 403, "permission_error"),
+    (NotFoundError, 404, "not_found_error"),
+    (BadInputError, 400, "invalid_request_error"),
+    (ModelTimeoutError, 504, "upstream_timeout"),
+    (ModelError, 502, "upstream_error"),
+)
+
+
 class BodyLimit:
-    """Refuses request bodies over `limit` bytes with 413, before the app reads them."""
+    """Refuses request bodies over `limit` bytes with 413: by the declared Content-Length
+    before the app reads anything, and by counting what arrives for a chunked body."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -161,7 +166,31 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and int(declared) > self.limit:
-            body = error_body(f"request body over {self.limit} bytes", "invalid_request_error")
-            await JSONResponse(body, status_code=413)(scope, receive, send)
+            await self._too_large()(scope, receive, send)
             return
-        await self.app(scope, receive, send)
+        await self._counted(scope, receive, send)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """A body without a declared length: count it as it arrives; past the limit, answer
+        413 and tell the app the client left (whatever it answers then is dropped)."""
+        received, refused = 0, False
+
+        async def counted() -> Message:
+            nonlocal received, refused
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit and not refused:
+                refused = True
+                await self._too_large()(scope, receive, send)
+                return {"type": "http.disconnect"}
+            return message
+
+        async def unless_refused(message: Message) -> None:
+            if not refused:
+                await send(message)
+
+        await self.app(scope, counted, unless_refused)
+
+    def _too_large(self) -> JSONResponse:
+        body = error_body(f"request body over {self.limit} bytes", "invalid_request_error")
+        return JSONResponse(body, status_code=413)

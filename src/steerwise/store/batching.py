@@ -20,6 +20,9 @@ from steerwise.store.interface import Store
 from steerwise.store.records import Transaction
 
 Item = TypeVar("Item")
+MAX_QUEUED = 5_000
+"""Rows that may wait; then `put` blocks, so that a writer that falls behind (a stuck store,
+or more requests than it can store) slows the callers down instead of filling memory."""
 WriteBatch = Callable[[Transaction, Sequence[Item]], None]
 _STOP = object()
 log = logging.getLogger(__name__)
@@ -36,7 +39,7 @@ class BatchWriter(Generic[Item]):
         name: str,
         max_batch: int = 256,
         max_delay_s: float = 0.2,
-        max_queued: int = 100_000,
+        max_queued: int = MAX_QUEUED,
     ) -> None:
         self._store = store
         self._write = write
@@ -50,9 +53,15 @@ class BatchWriter(Generic[Item]):
         self.failed = 0
 
     def put(self, item: Item) -> None:
-        """Queue one row (blocks only while `max_queued` rows wait, i.e. the store is stuck)."""
+        """Queue one row; blocks while `max_queued` rows wait (the writer is behind: the
+        store is stuck, or requests come faster than it stores them)."""
         self._ensure_started()
         self._queue.put(item)
+
+    @property
+    def backlog(self) -> int:
+        """Rows queued and not yet written."""
+        return self._queue.unfinished_tasks
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every row queued so far is written (or failed); False on timeout."""
@@ -121,10 +130,19 @@ class BatchWriter(Generic[Item]):
             log.exception("%s: could not write %d rows", self._name, len(batch))
 
 
-def yielding(items: Iterable[Item]) -> Iterator[Item]:
-    """`items` one by one, handing the GIL over after each: a writer thread's batch then
-    delays a request thread by one row's work at most, not by the interpreter's switch
-    interval (5 ms) each time the request needs the GIL back."""
+YIELD_EVERY_S = 0.002
+
+
+def yielding(items: Iterable[Item], *, every_s: float = YIELD_EVERY_S) -> Iterator[Item]:
+    """`items` one by one, handing the GIL over after each `every_s` of work: a writer
+    thread's batch then delays a request thread by about that much, not by the interpreter's
+    switch interval (5 ms) each time the request needs the GIL back. Handing it over after
+    every row starved the writer under load (each hand-over waits for a busy thread's switch
+    interval), and its queue grew."""
+    last = time.perf_counter()
     for item in items:
         yield item
-        time.sleep(0)
+        now = time.perf_counter()
+        if now - last >= every_s:
+            time.sleep(0)
+            last = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -340,24 +341,31 @@ class TraceRecords:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    _COLUMNS = ("id", "created_at", "target", "release", "release_id", "outcome", "status")
+    _ROWS_PER_STATEMENT = 100
+
     def add(self, trace: dict[str, Any]) -> None:
         """Store one trace (a `Trace.to_dict()`)."""
-        self._session.execute(
-            "INSERT INTO traces (id, created_at, target, release, release_id, outcome, status,"
-            " latency_ms, trace_json) VALUES (:id, :at, :target, :release, :rid, :outcome,"
-            " :status, :latency, :body)",
-            {
-                "id": trace["id"],
-                "at": trace["created_at"],
-                "target": trace["target"],
-                "release": trace["release"],
-                "rid": trace["release_id"],
-                "outcome": trace["outcome"],
-                "status": trace["status"],
-                "latency": trace["latency_ms"],
-                "body": _dump(trace),
-            },
-        )
+        self.add_many([trace])
+
+    def add_many(self, traces: Sequence[dict[str, Any]]) -> None:
+        """Store traces, up to a hundred rows per INSERT: each statement is one trip into
+        the database (and, in Python, one release and re-acquisition of the GIL, which a
+        writer thread waits long for while requests keep the interpreter busy)."""
+        columns = (*self._COLUMNS, "latency_ms", "trace_json")
+        for start in range(0, len(traces), self._ROWS_PER_STATEMENT):
+            chunk = traces[start : start + self._ROWS_PER_STATEMENT]
+            params: dict[str, Any] = {}
+            groups = []
+            for number, trace in enumerate(chunk):
+                values = [trace[name] for name in self._COLUMNS]
+                values += [trace["latency_ms"], _dump(trace)]
+                names = [f"{column}_{number}" for column in columns]
+                params.update(zip(names, values, strict=True))
+                groups.append("(" + ", ".join(f":{name}" for name in names) + ")")
+            self._session.execute(
+                f"INSERT INTO traces ({', '.join(columns)}) VALUES {', '.join(groups)}", params
+            )
 
     def get(self, trace_id: str) -> str | None:
         """The JSON of one trace, by id or unique prefix (None if none or several match)."""

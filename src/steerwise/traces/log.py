@@ -26,8 +26,8 @@ log = logging.getLogger(__name__)
 
 
 def _write(tx: Transaction, rows: Sequence[Trace]) -> None:
-    for trace in yielding(rows):  # scrubbed already (TraceLog._write_batch)
-        tx.traces.add(trace.to_dict())
+    # scrubbed already (TraceLog._write_batch)
+    tx.traces.add_many([trace.to_dict() for trace in yielding(rows)])
 
 
 def scrubbed(trace: Trace) -> Trace:
