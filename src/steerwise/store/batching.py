@@ -38,7 +38,7 @@ class BatchWriter(Generic[Item]):
         *,
         name: str,
         max_batch: int = 256,
-        max_delay_s: float = 0.2,
+        max_delay_s: float = 0.02,
         max_queued: int = MAX_QUEUED,
     ) -> None:
         self._store = store
