@@ -16,8 +16,10 @@ Measured per target, the sides alternating within each repeat (medians of the re
 
 steerwise is measured twice: `plain` (a release with a prompt and the upstream model, traces
 written) and `guarded` (the same with the demo pack's `support` policy: PII, injection,
-topics and length rails in; PII, citations, freshness and grounding out); for `guarded` the
-questions vary per request (`?` + a counter), so the rails' embedding cache cannot answer.
+topics and length rails in; PII, citations, freshness and grounding out) and `rules` (the
+same policy with every rail by rules: injection by patterns, topics by keyword, grounding by
+word overlap; `bench/guardrails_cost.py`'s `support-patterns`); for those two the questions
+vary per request (a per-run salt and a counter), so no cache can answer.
 Results go to bench/results/gateway.json; docs/benchmarks.md records them.
 """
 
@@ -135,6 +137,14 @@ def _services(folder: Path) -> Iterator[dict[str, Target]]:
                 vary=True,
                 pid=processes[1].pid,
             ),
+            "steerwise-rules": Target(
+                "steerwise-rules",
+                f"http://127.0.0.1:{steerwise_port}{chat}",
+                "rules@production",
+                {},
+                vary=True,
+                pid=processes[1].pid,
+            ),
         }
     finally:
         for process in processes:
@@ -144,7 +154,8 @@ def _services(folder: Path) -> Iterator[dict[str, Target]]:
 
 
 def _workspace(root: Path, upstream: str) -> Path:
-    """A workspace with releases `plain` and `guarded` deployed as `@production`."""
+    """A workspace with releases `plain`, `guarded` and `rules` deployed as `@production`."""
+    from guardrails_cost import variant
     from steerwise import Workspace
     from steerwise.demo import pack_path
     from steerwise.releases import PinRequest, release_id
@@ -154,10 +165,12 @@ def _workspace(root: Path, upstream: str) -> Path:
     (root / "steerwise.toml").write_text((root / "steerwise.toml").read_text() + model)
     (root / "prompts").mkdir()
     (root / "prompts" / "answer.prompt.yaml").write_text(PROMPT)
+    rules = variant(root.parent, "support-patterns", patterns_only=True)
     with Workspace.open(root) as ws:
         ws.prompts.push([root / "prompts"])
-        ws.policies.push([pack_path() / "policies"])
-        for name, policy in (("plain", None), ("guarded", "support")):
+        ws.policies.push([pack_path() / "policies", rules])
+        releases = (("plain", None), ("guarded", "support"), ("rules", "support-patterns"))
+        for name, policy in releases:
             made = ws.releases.create(name, PinRequest("answer@1", model="instant", policy=policy))
             ws.releases.deploy(name, release_id(made), "production")
     return root
