@@ -48,6 +48,11 @@ BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "results" / "gateway.json"
 LITELLM = BENCH / ".venv-litellm" / "bin" / "litellm"
 _ONE_WORKER = ("--num_workers", "1")
+_STEERWISE_RELEASES = {
+    "steerwise": "plain",
+    "steerwise-guarded": "guarded",
+    "steerwise-rules": "rules",
+}
 STEERWISE = Path(sys.executable).parent / "steerwise"
 QUESTION = "How long do refunds take?"
 MASTER_KEY = "sk-bench"
@@ -122,29 +127,17 @@ def _services(folder: Path) -> Iterator[dict[str, Target]]:
                 {"Authorization": f"Bearer {MASTER_KEY}"},
                 pid=processes[2].pid,
             ),
-            "steerwise": Target(
-                "steerwise",
-                f"http://127.0.0.1:{steerwise_port}{chat}",
-                "plain@production",
-                {},
-                pid=processes[1].pid,
-            ),
-            "steerwise-guarded": Target(
-                "steerwise-guarded",
-                f"http://127.0.0.1:{steerwise_port}{chat}",
-                "guarded@production",
-                {},
-                vary=True,
-                pid=processes[1].pid,
-            ),
-            "steerwise-rules": Target(
-                "steerwise-rules",
-                f"http://127.0.0.1:{steerwise_port}{chat}",
-                "rules@production",
-                {},
-                vary=True,
-                pid=processes[1].pid,
-            ),
+            **{
+                name: Target(
+                    name,
+                    f"http://127.0.0.1:{steerwise_port}{chat}",
+                    f"{release}@production",
+                    {},
+                    vary=release != "plain",  # new questions, so no rail's cache answers
+                    pid=processes[1].pid,
+                )
+                for name, release in _STEERWISE_RELEASES.items()
+            },
         }
     finally:
         for process in processes:

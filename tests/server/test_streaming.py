@@ -82,8 +82,6 @@ def test_an_upstream_that_times_out_is_a_504_and_the_trace_says_so(gateway: Gate
         )
     assert caught.value.status_code == 504
     assert "timed out after 0.5 s" in caught.value.message
-    trace_id = caught.value.response.headers.get("x-steerwise-trace-id")
-    assert trace_id is None  # an error answer carries no trace header; find it by target
     deadline = time.monotonic() + 10
     while True:
         with Workspace.open(gateway.root) as ws:

@@ -13,6 +13,7 @@ import hashlib
 import secrets
 import threading
 import time
+from dataclasses import replace
 
 from steerwise.audit import AuditLog
 from steerwise.core.access import KEY_PREFIX, Action, ApiKey, check_role, may
@@ -82,13 +83,15 @@ class KeyRing:
         found = next((key for key in self.items() if key.id == key_id), None)
         if found is None:
             raise NotFoundError(f"no API key has id {key_id!r}", hint="see: steerwise keys list")
-        if found.revoked_at is None:
-            with self._store.write() as tx:
-                tx.keys.revoke(key_id, at=utc_now())
-                entry = AuditEntry("key.revoke", f"key:{key_id}", {"role": found.role}, None)
-                AuditLog.record(tx, self._actor.name, entry)
-            self._forget()
-        return next(key for key in self.items() if key.id == key_id)
+        if found.revoked_at is not None:
+            return found
+        revoked = replace(found, revoked_at=utc_now())
+        with self._store.write() as tx:
+            tx.keys.revoke(key_id, at=str(revoked.revoked_at))
+            entry = AuditEntry("key.revoke", f"key:{key_id}", {"role": found.role}, None)
+            AuditLog.record(tx, self._actor.name, entry)
+        self._forget()
+        return revoked
 
     def enforced(self) -> bool:
         """Whether any key is active (then every gateway request needs one)."""

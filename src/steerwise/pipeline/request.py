@@ -300,30 +300,24 @@ class RequestRunner:
         self, spec: ReleaseSpec, variables: Mapping[str, Any], prepared: _Prepared
     ) -> _Generated:
         """Render and call the model, behind the policy's rails when the release pins one."""
-        params = _generation_params(spec)
         if not spec.policy:
             run = self._runner.run(
-                spec.prompt, {**variables, **prepared.extra}, model=spec.model, params=params
+                spec.prompt,
+                {**variables, **prepared.extra},
+                model=spec.model,
+                params=_generation_params(spec),
             )
             return _Generated(run.answer.text, "allow", [run])
-        guarded = self._guarded.run(
-            spec.prompt,
-            variables,
-            policy=self._policy(spec.policy),
-            context=prepared.context,
-            model=spec.model,
-            params=params,
-            extra=prepared.extra,
-        )
+        guarded = self._guarded.run(spec.prompt, variables, **self._behind(spec, prepared))
         return _Generated.of(guarded)
 
     def _generate_stream(
         self, spec: ReleaseSpec, variables: Mapping[str, Any], prepared: _Prepared
     ) -> Iterator[StreamDelta | _Generated]:
         """`_generate`, streamed: released text, then what was generated."""
-        params = _generation_params(spec)
         if not spec.policy:
             with_extra = {**variables, **prepared.extra}
+            params = _generation_params(spec)
             for event in self._runner.stream(
                 spec.prompt, with_extra, model=spec.model, params=params
             ):
@@ -332,16 +326,20 @@ class RequestRunner:
                 else:
                     yield event
             return
-        for guarded in self._guarded.stream(
-            spec.prompt,
-            variables,
-            policy=self._policy(spec.policy),
-            context=prepared.context,
-            model=spec.model,
-            params=params,
-            extra=prepared.extra,
-        ):
+        behind = self._behind(spec, prepared)
+        for guarded in self._guarded.stream(spec.prompt, variables, **behind):
             yield guarded if isinstance(guarded, StreamDelta) else _Generated.of(guarded)
+
+    def _behind(self, spec: ReleaseSpec, prepared: _Prepared) -> dict[str, Any]:
+        """What a guarded run of `spec` takes besides the prompt and the caller's variables:
+        the policy, the passages for its rails, the model, parameters, filled variables."""
+        return {
+            "policy": self._policy(str(spec.policy)),
+            "context": prepared.context,
+            "model": spec.model,
+            "params": _generation_params(spec),
+            "extra": prepared.extra,
+        }
 
     def _retrieve(self, spec: ReleaseSpec, question: str) -> list[SearchHit]:
         if not spec.snapshot or not question.strip():
