@@ -20,6 +20,7 @@ from steerwise.core.guardrails import CheckContext
 from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams
 from steerwise.core.releases import ReleaseSpec
+from steerwise.core.traces import TraceParent
 from steerwise.graph import KnowledgeGraph
 from steerwise.guardrails.registry import PolicyRegistry
 from steerwise.models import ModelRegistry
@@ -185,16 +186,21 @@ class Workspace:
         """Render a prompt version and call its model (or `model`): the answer and its costs."""
         return self.runner.run(ref, variables, model=model, params=params)
 
-    def run(self, target: str, variables: Mapping[str, Any]) -> Answer:
+    def run(
+        self, target: str, variables: Mapping[str, Any], *, parent: TraceParent | None = None
+    ) -> Answer:
         """One request through the whole path of a deployment (`support-bot@production`), a
         release (id or `NAME@VERSION`) or a prompt (`prompt:NAME@REF`, or a name no release
-        has): rails, retrieval, facts, the model, citations, confidence."""
-        return self.requests.run(self.resolve_target(target), variables)
+        has): rails, retrieval, facts, the model, citations, confidence. `parent` is the
+        caller's distributed trace, where the request belongs to one."""
+        return self.requests.run(self.resolve_target(target), variables, parent=parent)
 
-    def stream(self, target: str, variables: Mapping[str, Any]) -> Streamed:
+    def stream(
+        self, target: str, variables: Mapping[str, Any], *, parent: TraceParent | None = None
+    ) -> Streamed:
         """`run`, with the checked answer text released as it is generated (`Streamed`:
         the trace id and release at once, then text deltas and the Answer)."""
-        return self.requests.stream(self.resolve_target(target), variables)
+        return self.requests.stream(self.resolve_target(target), variables, parent=parent)
 
     def resolve_target(self, target: str) -> Target:
         """What `target` names, as a release to serve (a prompt becomes a release of itself)."""

@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from steerwise import BadInputError, Workspace
 from steerwise.core.models import ModelError
-from steerwise.core.traces import Span, Trace
+from steerwise.core.traces import Span, Trace, TraceParent
 from steerwise.pipeline.request import Answer
 from steerwise.releases import PinRequest
 from steerwise.traces.otel import OtelExporter
@@ -214,6 +214,33 @@ def test_a_failed_request_exports_error_spans(tmp_path: Path) -> None:
         assert [event.name for event in spans[name].events] == ["exception"]
     assert spans["retrieval"].status.status_code is StatusCode.UNSET
     assert (spans["request"].attributes or {})["steerwise.status"] == "error"
+
+
+@pytest.mark.parametrize("sampled", [True, False])
+def test_a_request_with_a_caller_is_exported_inside_the_callers_trace(
+    tmp_path: Path, sampled: bool
+) -> None:
+    caller = TraceParent("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7", sampled)
+    memory = InMemorySpanExporter()
+    with FaultServer(default=ok("Fine.")) as server:
+        root = _scripted_workspace(tmp_path / "ws", server.base_url)
+        with Workspace.open(root) as ws:
+            ws.traces.add_sink(OtelExporter(memory))
+            answer = ws.run("bot@1", {"question": "Hello?"}, parent=caller)
+            ws.run("bot@1", {"question": "Hello again?"})
+    spans = memory.get_finished_spans()
+    if not sampled:  # the caller's decision holds: only the request without a caller is kept
+        assert all(f"{s.context.trace_id:032x}" != caller.trace_id for s in spans if s.context)
+        assert [span.name for span in spans].count("request") == 1
+        return
+    inside = [s for s in spans if s.context and f"{s.context.trace_id:032x}" == caller.trace_id]
+    (request,) = [span for span in inside if span.name == "request"]
+    assert request.parent is not None and request.parent.is_remote
+    assert f"{request.parent.span_id:016x}" == caller.span_id
+    assert (request.attributes or {})["steerwise.trace_id"] == answer.trace_id
+    assert {span.name for span in inside} >= {"request", "retrieval", "generate"}
+    others = {f"{s.context.trace_id:032x}" for s in spans if s.context and s not in inside}
+    assert len(others) == 1 and caller.trace_id not in others
 
 
 class _BrokenSink:

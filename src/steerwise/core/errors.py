@@ -6,6 +6,20 @@ Every error carries the process exit code the CLI uses for it:
 
 from __future__ import annotations
 
+_TRACE_ID = "steerwise_trace_id"
+
+
+def mark_traced(failure: BaseException, trace_id: str) -> None:
+    """Note on `failure` the id of the trace that recorded it (so an error answer can name
+    the trace)."""
+    setattr(failure, _TRACE_ID, trace_id)
+
+
+def trace_id_of(failure: BaseException) -> str | None:
+    """The id `mark_traced` noted on `failure`, or None."""
+    found = getattr(failure, _TRACE_ID, None)
+    return found if isinstance(found, str) else None
+
 
 class SteerwiseError(Exception):
     """Root of every error steerwise raises on purpose."""

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 
 
 @dataclass(frozen=True)
@@ -73,3 +76,32 @@ class Trace:
             "output": self.output,
             "root": self.root.to_dict(),
         }
+
+
+@dataclass(frozen=True)
+class TraceParent:
+    """The caller's place in its own distributed trace (a W3C `traceparent` header): the
+    trace id, the caller's span id, and whether the caller samples it. A request that
+    carries one is exported to OpenTelemetry as a child of the caller's span."""
+
+    trace_id: str
+    span_id: str
+    sampled: bool
+
+    @classmethod
+    def parse(cls, header: str | None) -> TraceParent | None:
+        """The header's value, or None where it is absent or invalid (W3C Trace Context: an
+        invalid `traceparent` is ignored, and the request starts a trace of its own)."""
+        matched = _TRACEPARENT.fullmatch((header or "").strip())
+        if matched is None:
+            return None
+        version, trace_id, span_id, flags, rest = matched.groups()
+        if version == "ff" or (version == "00" and rest) or not int(trace_id, 16):
+            return None
+        if not int(span_id, 16):
+            return None
+        return cls(trace_id, span_id, bool(int(flags, 16) & 1))
+
+    def header(self) -> str:
+        """The `traceparent` value (version 00)."""
+        return f"00-{self.trace_id}-{self.span_id}-{'01' if self.sampled else '00'}"

@@ -23,11 +23,12 @@ from typing import Any
 from uuid import uuid4
 
 from steerwise.core.clock import utc_now
+from steerwise.core.errors import mark_traced
 from steerwise.core.guardrails import CheckContext, Decision, Outcome
 from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams, StreamDelta
 from steerwise.core.releases import RETRIEVAL_PARAMS, ReleaseSpec
-from steerwise.core.traces import Span, Trace
+from steerwise.core.traces import Span, Trace, TraceParent
 from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.detectors import DetectorServices
 from steerwise.guardrails.detectors.grounding import GroundingDetector, GroundingSettings
@@ -198,9 +199,13 @@ class RequestRunner:
             GroundingSettings(use_embeddings=False), DetectorServices()
         )
 
-    def run(self, target: Target, variables: Mapping[str, Any]) -> Answer:
-        """Answer one request with the release's pinned parts, and record its trace."""
-        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables)
+    def run(
+        self, target: Target, variables: Mapping[str, Any], *, parent: TraceParent | None = None
+    ) -> Answer:
+        """Answer one request with the release's pinned parts, and record its trace (a child
+        of `parent`, the caller's distributed trace, where there is one). A failure carries
+        the id of the trace that recorded it (`trace_id_of`)."""
+        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables, parent)
         try:
             prepared = self._prepare(request)
             with request.timeline.step(
@@ -210,18 +215,20 @@ class RequestRunner:
                 span.update(generated.span_attributes())
             answer = self._finish(request, prepared, generated)
         except Exception as failure:
-            self._record(request.trace(None, failure))
+            self._record_failure(request, failure)
             raise
         self._record(request.trace(answer, None))
         return answer
 
-    def stream(self, target: Target, variables: Mapping[str, Any]) -> Streamed:
+    def stream(
+        self, target: Target, variables: Mapping[str, Any], *, parent: TraceParent | None = None
+    ) -> Streamed:
         """Like `run`, with the answer's checked text released as it is generated: the
         variables are checked now (a bad request fails before anything streams), the events
         are deltas and then the Answer. The trace is recorded when the stream ends, and
         when the consumer abandons it."""
         self._check_early(target.spec.prompt, variables)
-        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables)
+        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables, parent)
         return Streamed(request.id, target.ref, self._stream_events(request))
 
     def _stream_events(self, request: _Request) -> Iterator[StreamDelta | Answer]:
@@ -240,10 +247,14 @@ class RequestRunner:
             self._record(request.trace(None, StreamAbandoned("the client closed the stream")))
             raise
         except Exception as failure:
-            self._record(request.trace(None, failure))
+            self._record_failure(request, failure)
             raise
         self._record(request.trace(answer, None))
         yield answer
+
+    def _record_failure(self, request: _Request, failure: Exception) -> None:
+        self._record(request.trace(None, failure))
+        mark_traced(failure, request.id)
 
     def _prepare(self, request: _Request) -> _Prepared:
         """Variables checked, chunks retrieved, facts found, reserved variables filled."""
@@ -455,12 +466,16 @@ class _Request:
     timeline: Timeline
     target: Target
     variables: Mapping[str, Any]
+    parent: TraceParent | None = None
 
     def trace(self, answer: Answer | None, failure: Exception | None) -> Trace:
         """The record of the request (the trace log scrubs personal data before storing it)."""
         target, spec = self.target, self.target.spec
         pins = {k: v for k, v in spec.pins().items() if k != "params"} | {"params": spec.params}
-        root = self.timeline.root("request", release=target.ref, release_id=target.id, **pins)
+        caller = {"traceparent": self.parent.header()} if self.parent else {}
+        root = self.timeline.root(
+            "request", release=target.ref, release_id=target.id, **pins, **caller
+        )
         if failure is not None and root.error is None:  # failed between steps, or abandoned
             root = replace(root, error=f"{type(failure).__name__}: {failure}")
         return Trace(

@@ -7,7 +7,10 @@ goes through `Workspace.run` (rails, retrieval, facts, model, citations) and lea
 the answer's citations, decisions, confidence and trace id travel in the response's
 `steerwise` field and in `X-Steerwise-Trace-Id` / `X-Steerwise-Release` headers. Errors use
 the OpenAI error format: 400 for a malformed body or bad variables, 404 for an unknown
-model, 413 for a body over the size limit, 502 when the upstream model failed.
+model, 413 for a body over the size limit, 502 when the upstream model failed, 504 when it
+timed out; an error answer to a request that left a trace names it in `X-Steerwise-Trace-Id`.
+A W3C `traceparent` header makes the request's exported OpenTelemetry spans children of the
+caller's span.
 
 While API keys exist every route but `/healthz` needs one (401 without), and each route
 checks the caller's role (403): chat completions need `infer`, listings `read`, and the REST
@@ -33,8 +36,10 @@ from steerwise.core.errors import (
     NotFoundError,
     PermissionDeniedError,
     SteerwiseError,
+    trace_id_of,
 )
 from steerwise.core.models import ModelError, ModelTimeoutError
+from steerwise.core.traces import TraceParent
 from steerwise.pipeline.request import Answer
 from steerwise.server.api import api_router
 from steerwise.server.auth import Authenticate, permit
@@ -80,11 +85,12 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
         }
 
     @app.post("/v1/chat/completions", response_model=None, dependencies=[Depends(allowed("infer"))])
-    def chat_completions(body: ChatRequest) -> JSONResponse | StreamingResponse:
+    def chat_completions(body: ChatRequest, request: Request) -> JSONResponse | StreamingResponse:
         started = time.perf_counter()
+        parent = TraceParent.parse(request.headers.get("traceparent"))
         if body.stream:
-            return _streamed(workspace, metrics, body, started)
-        answer = workspace.run(body.model, body.prompt_variables())
+            return _streamed(workspace, metrics, body, started, parent)
+        answer = workspace.run(body.model, body.prompt_variables(), parent=parent)
         metrics.observe(body.model, answer, time.perf_counter() - started)
         headers = {"X-Steerwise-Trace-Id": answer.trace_id, "X-Steerwise-Release": answer.release}
         return JSONResponse(completion(answer, body.model), headers=headers)
@@ -94,11 +100,15 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
 
 
 def _streamed(
-    workspace: Workspace, metrics: Metrics, body: ChatRequest, started: float
+    workspace: Workspace,
+    metrics: Metrics,
+    body: ChatRequest,
+    started: float,
+    parent: TraceParent | None,
 ) -> StreamingResponse:
     """Checked text as it is generated; the variables are checked before the stream starts
     (so a bad request is still a 4xx)."""
-    streamed = workspace.stream(body.model, body.prompt_variables())
+    streamed = workspace.stream(body.model, body.prompt_variables(), parent=parent)
 
     def observe(answer: Answer) -> None:
         metrics.observe(body.model, answer, time.perf_counter() - started)
@@ -131,7 +141,9 @@ def _add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
     async def steerwise_error(request: Request, error: SteerwiseError) -> JSONResponse:
         status, kind = _status_of(error)
         metrics.observe_error(status)
-        return JSONResponse(error_body(str(error), kind), status_code=status)
+        traced = trace_id_of(error)
+        headers = {"X-Steerwise-Trace-Id": traced} if traced else None
+        return JSONResponse(error_body(str(error), kind), status_code=status, headers=headers)
 
 
 def _status_of(error: SteerwiseError) -> tuple[int, str]:

@@ -11,7 +11,11 @@ type; anything nested is JSON text). The input and output text are exported only
 
 When steerwise builds the tracer provider (from a span exporter or processor), the exported
 trace id is the steerwise trace id, so a trace id from an answer or a gateway header finds
-the trace in the tracing backend too.
+the trace in the tracing backend too. A request that came with a W3C `traceparent` (its
+root span's `traceparent` attribute) is exported inside the caller's trace instead: its
+root span is a child of the caller's span, and the steerwise trace id stays findable as
+`steerwise.trace_id`. The caller's sampling decision holds (a parent-based sampler, the
+default, drops an unsampled caller's spans).
 """
 
 from __future__ import annotations
@@ -32,11 +36,20 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+    Tracer,
+    set_span_in_context,
+)
 from opentelemetry.trace import Span as OtelSpan
-from opentelemetry.trace import SpanKind, Status, StatusCode, Tracer, set_span_in_context
 from opentelemetry.util.types import AttributeValue
 
-from steerwise.core.traces import Span, Trace
+from steerwise.core.traces import Span, Trace, TraceParent
 from steerwise.guardrails.scrub import scrub
 from steerwise.models.refs import PREFIXED
 
@@ -113,6 +126,10 @@ class OtelExporter:
                 return
             for trace in traces:
                 origin_ns = _unix_ns(trace.created_at)
+                caller = TraceParent.parse(trace.root.attributes.get("traceparent"))
+                if caller is not None:
+                    self._emit(trace, trace.root, _remote_parent(caller), origin_ns)
+                    continue
                 with self._ids.using(_trace_number(trace.id)) if self._ids else nullcontext():
                     self._emit(trace, trace.root, Context(), origin_ns)
 
@@ -324,6 +341,15 @@ def _mark_failed(span: OtelSpan, error: str, at_ns: int) -> None:
     span.set_attribute("error.type", kind)
     event = {"exception.type": kind, "exception.message": error}
     span.add_event("exception", event, timestamp=at_ns)
+
+
+def _remote_parent(caller: TraceParent) -> Context:
+    """A context whose current span is the caller's (remote) span."""
+    flags = TraceFlags(TraceFlags.SAMPLED if caller.sampled else TraceFlags.DEFAULT)
+    remote = SpanContext(
+        int(caller.trace_id, 16), int(caller.span_id, 16), is_remote=True, trace_flags=flags
+    )
+    return set_span_in_context(NonRecordingSpan(remote))
 
 
 def _trace_number(trace_id: str) -> int | None:
