@@ -127,7 +127,7 @@ class Workspace:
             models=lambda: self.models,
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
-        self.reviews = ReviewQueue(store)
+        self.reviews = ReviewQueue(store, pending=self.policies.flags.flush)
         self.releases = ReleaseRegistry(
             store,
             actor=self.actor,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -11,6 +12,7 @@ from steerwise.core.audit import AuditEntry
 from steerwise.core.errors import BadInputError, StoreError
 from steerwise.store import Store, open_store
 from steerwise.store.migrations import LATEST_VERSION, MIGRATIONS
+from steerwise.store.records import DecisionRow, ReviewRow
 
 
 @pytest.fixture
@@ -100,3 +102,27 @@ def test_unknown_store_url_is_bad_input() -> None:
 def test_unreachable_postgres_names_the_server() -> None:
     with pytest.raises(StoreError, match=r"cannot reach PostgreSQL at postgresql://u:\*\*\*@"):
         open_store("postgresql+psycopg://u:secret@127.0.0.1:1/none")
+
+
+def test_rows_written_in_bulk_cross_statement_boundaries_intact(store: Store) -> None:
+    """Decisions and review items go in many rows per INSERT (100 at most): 250 of each
+    arrive whole and in order, text with quotes and non-ASCII included."""
+    count = 250
+    decisions = [
+        DecisionRow(f"t{n:03}", f"p@{n}", "input", "allow", "", n / 2, {"n": n, "s": "l'é\"x"})
+        for n in range(count)
+    ]
+    reviews = [
+        ReviewRow(f"t{n:03}", "guardrail.flag", "p@1", f"r{n}", {"n": n}) for n in range(count)
+    ]
+    with store.write() as tx:
+        tx.decisions.add_many(decisions)
+        tx.reviews.add_many(reviews)
+    with store.read() as tx:
+        stored = tx.decisions.items(policy=None, outcome=None, limit=count + 1)
+        queued = tx.reviews.items(status="open", limit=count + 1)
+    assert len(stored) == count and len(queued) == count
+    by_policy = {str(row[2]): row for row in stored}
+    assert float(by_policy["p@249"][6]) == 124.5
+    assert json.loads(by_policy["p@7"][7]) == {"n": 7, "s": "l'é\"x"}
+    assert sorted(int(json.loads(row[5])["n"]) for row in queued) == list(range(count))

@@ -63,8 +63,7 @@ def decision_row(decision: Decision, at: str) -> DecisionRow:
 
 
 def _write(tx: Transaction, queued: Sequence[tuple[str, Decision]]) -> None:
-    for at, decision in yielding(queued):
-        tx.decisions.add(decision_row(decision, at))
+    tx.decisions.add_many([decision_row(decision, at) for at, decision in yielding(queued)])
 
 
 class DecisionLog(BatchWriter[tuple[str, Decision]]):

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from steerwise.core.actors import Actor
-from steerwise.core.clock import utc_now
-from steerwise.core.guardrails import Decision, PolicySpec, RailResult
+from steerwise.core.guardrails import PolicySpec
 from steerwise.guardrails.checks import check_policy
 from steerwise.guardrails.decisions import DecisionLog
 from steerwise.guardrails.detectors import DetectorServices
-from steerwise.guardrails.policy import Policy, describe
-from steerwise.guardrails.scrub import scrub
+from steerwise.guardrails.flags import FlagLog
+from steerwise.guardrails.policy import Policy
 from steerwise.models.interface import Embedder
 from steerwise.models.registry import ModelRegistry
 from steerwise.store import Store
@@ -26,8 +25,9 @@ POLICY_FORMAT: SpecFormat[PolicySpec] = SpecFormat(
 class PolicyRegistry(VersionedRegistry[PolicySpec]):
     """The versioned guardrail policies of one workspace; `load` gives a ready Policy.
 
-    Flags and rail failures are queued in the store's review items, with the checked text
-    scrubbed of personal data and secrets first; every decision goes to `decisions`.
+    Flags and rail failures go to `flags` (review items, with the checked text scrubbed of
+    personal data and secrets); every decision goes to `decisions`. Both are written off
+    the request path.
     """
 
     def __init__(
@@ -43,6 +43,7 @@ class PolicyRegistry(VersionedRegistry[PolicySpec]):
         self._services = DetectorServices(embedder, models)
         self._compiled: dict[str, Policy] = {}
         self.decisions = DecisionLog(store)
+        self.flags = FlagLog(store)
 
     @property
     def services(self) -> DetectorServices:
@@ -55,28 +56,15 @@ class PolicyRegistry(VersionedRegistry[PolicySpec]):
         policy = self._compiled.get(version.ref)
         if policy is None:
             policy = Policy(
-                version, self._services, on_event=self._queue, on_decision=self.decisions.record
+                version,
+                self._services,
+                on_event=self.flags.record,
+                on_decision=self.decisions.record,
             )
             self._compiled[version.ref] = policy
         return policy
 
     def close(self) -> None:
-        """Store the decisions still queued."""
+        """Store the decisions and flags still queued."""
         self.decisions.close()
-
-    def _queue(self, kind: str, decision: Decision, rail: RailResult, text: str) -> None:
-        payload = {"decision": describe(decision), "rail": rail.to_dict(), "text": scrub(text)}
-        with self._store.write() as tx:
-            tx.reviews.add(
-                origin=f"guardrail.{kind}",
-                subject=decision.policy,
-                reason=_reason(decision, rail),
-                payload=payload,
-                at=utc_now(),
-            )
-
-
-def _reason(decision: Decision, rail: RailResult) -> str:
-    """`direction.rail.finding-type` of the rail's first finding, or its `rail_error`."""
-    what = rail.findings[0].type if rail.findings else "rail_error"
-    return f"{decision.direction}.{rail.rail}.{what}"
+        self.flags.close()

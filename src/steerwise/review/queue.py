@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,13 +24,17 @@ class ReviewItem:
 
 
 class ReviewQueue:
-    """Reads the review items of one workspace."""
+    """Reads the review items of one workspace; `pending` writes what is queued for it (the
+    guardrails' flags) before each read."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, *, pending: Callable[[], object] | None = None) -> None:
         self._store = store
+        self._pending = pending
 
     def items(self, *, status: str | None = "open", limit: int = 50) -> list[ReviewItem]:
         """Newest first; `status` None for every status."""
+        if self._pending is not None:
+            self._pending()
         with self._store.read() as tx:
             rows = tx.reviews.items(status=status, limit=limit)
         return [

@@ -22,6 +22,28 @@ def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+ROWS_PER_STATEMENT = 100
+
+
+def insert_many(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert `rows` (values in `columns` order), up to a hundred rows per INSERT: each
+    statement is one trip into the database (and, in Python, one release and re-acquisition
+    of the GIL, which a writer thread waits long for while requests keep the interpreter
+    busy)."""
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        params: dict[str, Any] = {}
+        groups = []
+        for number, values in enumerate(rows[start : start + ROWS_PER_STATEMENT]):
+            names = [f"{column}_{number}" for column in columns]
+            params.update(zip(names, values, strict=True))
+            groups.append("(" + ", ".join(f":{name}" for name in names) + ")")
+        session.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(groups)}", params
+        )
+
+
 @dataclass(frozen=True)
 class VersionTables:
     """Where one kind of versioned spec lives: a parent table and a versions table."""
@@ -249,6 +271,17 @@ class AuditRecords:
         return [_event(row) for row in reversed(rows)]
 
 
+@dataclass(frozen=True)
+class ReviewRow:
+    """One item for review as stored: when, where from, about what, why, and its payload."""
+
+    created_at: str
+    origin: str
+    subject: str
+    reason: str
+    payload: Any
+
+
 class ReviewRecords:
     """Rows of `review_items`: things waiting for a person (flagged answers, rail failures)."""
 
@@ -257,13 +290,14 @@ class ReviewRecords:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, *, origin: str, subject: str, reason: str, payload: Any, at: str) -> None:
-        """Queue one item, open."""
-        self._session.execute(
-            "INSERT INTO review_items (created_at, origin, subject, reason, payload_json, status)"
-            " VALUES (:at, :o, :s, :r, :p, 'open')",
-            {"at": at, "o": origin, "s": subject, "r": reason, "p": _dump(payload)},
-        )
+    def add_many(self, items: Sequence[ReviewRow]) -> None:
+        """Queue items, open, many rows per statement."""
+        columns = ("created_at", "origin", "subject", "reason", "payload_json", "status")
+        rows = [
+            (item.created_at, item.origin, item.subject, item.reason, _dump(item.payload), "open")
+            for item in items
+        ]
+        insert_many(self._session, "review_items", columns, rows)
 
     def items(self, *, status: str | None, limit: int) -> list[Row]:
         """Up to `limit` items (of one status, if given), newest first."""
@@ -295,22 +329,30 @@ class DecisionRecords:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def add(self, row: DecisionRow) -> None:
-        """Store one decision."""
-        self._session.execute(
-            "INSERT INTO guard_decisions"
-            " (created_at, policy, direction, outcome, reason_code, elapsed_us, decision_json)"
-            " VALUES (:at, :policy, :direction, :outcome, :code, :elapsed, :body)",
-            {
-                "at": row.created_at,
-                "policy": row.policy,
-                "direction": row.direction,
-                "outcome": row.outcome,
-                "code": row.reason_code,
-                "elapsed": row.elapsed_us,
-                "body": _dump(row.decision),
-            },
+    def add_many(self, rows: Sequence[DecisionRow]) -> None:
+        """Store decisions, many rows per statement."""
+        columns = (
+            "created_at",
+            "policy",
+            "direction",
+            "outcome",
+            "reason_code",
+            "elapsed_us",
+            "decision_json",
         )
+        values = [
+            (
+                row.created_at,
+                row.policy,
+                row.direction,
+                row.outcome,
+                row.reason_code,
+                row.elapsed_us,
+                _dump(row.decision),
+            )
+            for row in rows
+        ]
+        insert_many(self._session, "guard_decisions", columns, values)
 
     def items(self, *, policy: str | None, outcome: str | None, limit: int) -> list[Row]:
         """Up to `limit` decisions, newest first; `policy` is a name (every version) or None."""
@@ -342,30 +384,15 @@ class TraceRecords:
         self._session = session
 
     _COLUMNS = ("id", "created_at", "target", "release", "release_id", "outcome", "status")
-    _ROWS_PER_STATEMENT = 100
-
-    def add(self, trace: dict[str, Any]) -> None:
-        """Store one trace (a `Trace.to_dict()`)."""
-        self.add_many([trace])
 
     def add_many(self, traces: Sequence[dict[str, Any]]) -> None:
-        """Store traces, up to a hundred rows per INSERT: each statement is one trip into
-        the database (and, in Python, one release and re-acquisition of the GIL, which a
-        writer thread waits long for while requests keep the interpreter busy)."""
+        """Store traces (`Trace.to_dict()`s), many rows per statement."""
         columns = (*self._COLUMNS, "latency_ms", "trace_json")
-        for start in range(0, len(traces), self._ROWS_PER_STATEMENT):
-            chunk = traces[start : start + self._ROWS_PER_STATEMENT]
-            params: dict[str, Any] = {}
-            groups = []
-            for number, trace in enumerate(chunk):
-                values = [trace[name] for name in self._COLUMNS]
-                values += [trace["latency_ms"], _dump(trace)]
-                names = [f"{column}_{number}" for column in columns]
-                params.update(zip(names, values, strict=True))
-                groups.append("(" + ", ".join(f":{name}" for name in names) + ")")
-            self._session.execute(
-                f"INSERT INTO traces ({', '.join(columns)}) VALUES {', '.join(groups)}", params
-            )
+        rows = [
+            [*(trace[name] for name in self._COLUMNS), trace["latency_ms"], _dump(trace)]
+            for trace in traces
+        ]
+        insert_many(self._session, "traces", columns, rows)
 
     def get(self, trace_id: str) -> str | None:
         """The JSON of one trace, by id or unique prefix (None if none or several match)."""

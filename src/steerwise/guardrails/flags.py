@@ -1,0 +1,62 @@
+"""FlagLog: what a rail flagged (or a rail that failed), queued for human review off the
+request path.
+
+A flag is put with its time and written in batches by a background thread (`BatchWriter`)
+as a review item: origin `guardrail.flag` (or `guardrail.rail_error`), the policy version,
+the reason `direction.rail.finding-type`, and a payload with the decision, the rail's result
+and the checked text scrubbed of personal data and secrets. `close` writes whatever is
+queued; a reader of the review queue flushes first, so it sees every flag made before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from steerwise.core.clock import utc_now
+from steerwise.core.guardrails import Decision, RailResult
+from steerwise.guardrails.policy import describe
+from steerwise.guardrails.scrub import scrub
+from steerwise.store import Store
+from steerwise.store.batching import BatchWriter, yielding
+from steerwise.store.records import ReviewRow, Transaction
+
+
+@dataclass(frozen=True)
+class _Flag:
+    at: str
+    kind: str
+    decision: Decision
+    rail: RailResult
+    text: str
+
+
+class FlagLog(BatchWriter[_Flag]):
+    """Queues flagged checks for review (module docstring)."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, _write, name="steerwise-guard-flags")
+
+    def record(self, kind: str, decision: Decision, rail: RailResult, text: str) -> None:
+        """Queue one flag (`kind`: `flag` or `rail_error`); returns at once."""
+        self.put(_Flag(utc_now(), kind, decision, rail, text))
+
+
+def _write(tx: Transaction, queued: Sequence[_Flag]) -> None:
+    tx.reviews.add_many([_row(flag) for flag in yielding(queued)])
+
+
+def _row(flag: _Flag) -> ReviewRow:
+    payload = {
+        "decision": describe(flag.decision),
+        "rail": flag.rail.to_dict(),
+        "text": scrub(flag.text),
+    }
+    reason = _reason(flag.decision, flag.rail)
+    return ReviewRow(flag.at, f"guardrail.{flag.kind}", flag.decision.policy, reason, payload)
+
+
+def _reason(decision: Decision, rail: RailResult) -> str:
+    """`direction.rail.finding-type` of the rail's first finding, or its `rail_error`."""
+    what = rail.findings[0].type if rail.findings else "rail_error"
+    return f"{decision.direction}.{rail.rail}.{what}"
