@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from steerwise.guardrails.normalise import NormalisedText, views
+from steerwise.guardrails.triggers import WordStarts, triggers
 
 LANGUAGES = {
     "en": "English",
@@ -40,6 +41,7 @@ class InjectionPattern:
     language: str
     weight: float
     regex: re.Pattern[str]
+    triggers: frozenset[str] | None = None  # `steerwise.guardrails.triggers`
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,17 @@ class PatternMatch:
 
 def _phrase(category: str, language: str, weight: float, source: str) -> InjectionPattern:
     body = source.replace(" ", _JOIN).replace("~", _WORDS)
-    return InjectionPattern(category, language, weight, re.compile(r"(?<![^\W_])" + body))
+    return _pattern(category, language, weight, re.compile(r"(?<![^\W_])" + body))
 
 
 def _raw(category: str, weight: float, source: str) -> InjectionPattern:
-    return InjectionPattern(category, "*", weight, re.compile(source, re.MULTILINE))
+    return _pattern(category, "*", weight, re.compile(source, re.MULTILINE))
+
+
+def _pattern(
+    category: str, language: str, weight: float, regex: re.Pattern[str]
+) -> InjectionPattern:
+    return InjectionPattern(category, language, weight, regex, triggers(regex.pattern, regex.flags))
 
 
 _OVERRIDE = "instruction_override"
@@ -553,9 +561,13 @@ PATTERNS: tuple[InjectionPattern, ...] = (
 
 
 def find_in_view(view: NormalisedText) -> list[PatternMatch]:
-    """Every pattern match in one view, at original offsets, strongest first per place."""
+    """Every pattern match in one view, at original offsets, strongest first per place
+    (a pattern none of whose trigger fragments begins a word of the view is not run)."""
     found = []
+    starts = WordStarts(view.text)
     for pattern in PATTERNS:
+        if not starts.may_match(pattern.triggers):
+            continue
         for match in pattern.regex.finditer(view.text):
             start, end = view.original_span(*match.span())
             transforms = tuple(view.transforms(*match.span()))

@@ -25,6 +25,7 @@ MAX_QUEUED = 5_000
 or more requests than it can store) slows the callers down instead of filling memory."""
 WriteBatch = Callable[[Transaction, Sequence[Item]], None]
 _STOP = object()
+_LOOKS = 4  # times a writer looks at its queue while it gathers a batch
 log = logging.getLogger(__name__)
 
 
@@ -105,20 +106,34 @@ class BatchWriter(Generic[Item]):
                 return
 
     def _gather(self, first: object) -> tuple[list[Item], bool]:
-        """`first` and what else arrives within the delay, up to a batch; and whether to stop."""
+        """`first` and what else arrives within the delay, up to a batch; and whether to stop.
+
+        The thread sleeps between looks at the queue instead of waiting on it: a waiting
+        thread wakes at every row, and each wake takes the GIL from a request thread, which
+        then waits to get it back; looking a few times per batch costs a few hand-overs."""
         if first is _STOP:
             return [], True
         batch: list[Item] = [first]  # type: ignore[list-item]
         deadline = time.monotonic() + self._max_delay_s
+        while True:
+            if self._drain(batch):
+                return batch, True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or len(batch) >= self._max_batch:
+                return batch, False
+            time.sleep(min(remaining, self._max_delay_s / _LOOKS))
+
+    def _drain(self, batch: list[Item]) -> bool:
+        """Move what is queued into `batch`, up to a batch; whether the stop mark came."""
         while len(batch) < self._max_batch:
             try:
-                item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                item = self._queue.get_nowait()
             except queue.Empty:
-                break
+                return False
             if item is _STOP:
-                return batch, True
+                return True
             batch.append(item)  # type: ignore[arg-type]
-        return batch, False
+        return False
 
     def _write_batch(self, batch: list[Item]) -> None:
         try:
