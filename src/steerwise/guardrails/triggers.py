@@ -95,11 +95,10 @@ class WordStarts:
     """The beginnings (1 to FRAGMENT characters) of every word of a text."""
 
     def __init__(self, text: str) -> None:
-        self._starts = {
-            word[:length]
-            for word in _WORD.findall(text)
-            for length in range(1, min(len(word), FRAGMENT) + 1)
-        }
+        words = _WORD.findall(text)
+        self._starts = {word[:FRAGMENT] for word in words}
+        for length in range(1, FRAGMENT):
+            self._starts.update([word[:length] for word in words])
 
     def may_match(self, fragments: frozenset[str] | None) -> bool:
         """False only when no word begins with any of `fragments` (None: unknown, True)."""
