@@ -21,6 +21,7 @@ from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams
 from steerwise.core.releases import ReleaseSpec
 from steerwise.core.traces import TraceParent
+from steerwise.evals.scorers import Scorer, ScorerServices, build_scorer
 from steerwise.graph import KnowledgeGraph
 from steerwise.guardrails.registry import PolicyRegistry
 from steerwise.models import ModelRegistry
@@ -232,6 +233,14 @@ class Workspace:
             model=model,
             params=params,
         )
+
+    def scorer(self, name: str, settings: Mapping[str, Any] | None = None) -> Scorer:
+        """The evaluation scorer `name` with `settings`, on this workspace's embedder and
+        policies (`steerwise.evals.scorers`; docs/evals.md lists them)."""
+        services = ScorerServices(
+            embedder=lambda: self.models.embedder("default"), policy=self.policies.load
+        )
+        return build_scorer(name, settings, services)
 
     @classmethod
     def open(

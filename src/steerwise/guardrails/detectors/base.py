@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from steerwise.core.guardrails import CheckContext, Finding
+from steerwise.core.kinds import registrar
 from steerwise.guardrails.vectors import CachingEmbedder
 
 if TYPE_CHECKING:
@@ -88,18 +89,11 @@ class Detector(Protocol):
 
 DETECTORS: dict[str, type[Any]] = {}
 
-D = TypeVar("D")
-
 
 def judges_whole_text(detector: object) -> bool:
     """Whether `detector` needs the complete text (see `Detector`)."""
     return bool(getattr(detector, "whole_text", False))
 
 
-def register_detector(cls: type[D]) -> type[D]:
-    """Class decorator: make a detector kind available to policies under its `name`."""
-    name = cls.name  # type: ignore[attr-defined]
-    if name in DETECTORS:
-        raise ValueError(f"detector {name!r} is registered twice")
-    DETECTORS[name] = cls
-    return cls
+register_detector = registrar(DETECTORS, "detector")
+"""Class decorator: make a detector kind available to policies under its `name`."""

@@ -56,12 +56,7 @@ class GroundingDetector:
         `unsupported_sentence`, or `contradicted_sentence` when an NLI model says the passages
         state the opposite.
         """
-        plain = blank_citations(text)
-        spans = [
-            (start, end)
-            for start, end in sentence_spans(plain)
-            if len(content_words(plain[start:end])) >= self._settings.min_words
-        ]
+        plain, spans = self.claims(text)
         if not spans:
             return []
         if self._settings.nli_model is not None:
@@ -84,6 +79,17 @@ class GroundingDetector:
             )
             if not self._supported(overlap, similarity)
         ]
+
+    def claims(self, text: str) -> tuple[str, list[tuple[int, int]]]:
+        """`text` with citation markers blanked, and the spans of the sentences this detector
+        judges (those with at least `min_words` content words)."""
+        plain = blank_citations(text)
+        spans = [
+            (start, end)
+            for start, end in sentence_spans(plain)
+            if len(content_words(plain[start:end])) >= self._settings.min_words
+        ]
+        return plain, spans
 
     def _nli_findings(
         self, text: str, spans: list[tuple[int, int]], context: CheckContext

@@ -1,0 +1,1 @@
+"""Evaluation: scorers (and, as they land, datasets, runs, comparisons and gates)."""
