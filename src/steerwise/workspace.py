@@ -21,6 +21,7 @@ from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams
 from steerwise.core.releases import ReleaseSpec
 from steerwise.core.traces import TraceParent
+from steerwise.evals.datasets import DatasetRegistry
 from steerwise.evals.scorers import Scorer, ScorerServices, build_scorer
 from steerwise.graph import KnowledgeGraph
 from steerwise.guardrails.registry import PolicyRegistry
@@ -129,6 +130,9 @@ class Workspace:
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
         self.reviews = ReviewQueue(store, pending=self.policies.flags.flush)
+        self.datasets = DatasetRegistry(
+            store, actor=self.actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
+        )
         self.releases = ReleaseRegistry(
             store,
             actor=self.actor,

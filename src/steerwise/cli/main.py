@@ -9,6 +9,7 @@ import click
 
 from steerwise.cli.audit import audit
 from steerwise.cli.context import CliState
+from steerwise.cli.dataset import dataset
 from steerwise.cli.demo import demo
 from steerwise.cli.graph import graph
 from steerwise.cli.guard import guard, policy, review
@@ -58,6 +59,7 @@ for command in (
     deploy,
     rollback,
     traces,
+    dataset,
     serve,
     keys,
     audit,

@@ -269,6 +269,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        10,
+        "datasets",
+        (
+            *_versioned_tables("datasets", "dataset_versions", "dataset"),
+            "CREATE INDEX dataset_versions_by_hash ON dataset_versions (hash)",
+        ),
+        by_dialect=_immutable("dataset_versions"),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

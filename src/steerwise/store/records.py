@@ -68,6 +68,7 @@ VERSIONED_KINDS = {
     "prompt": VersionTables("prompts", "prompt_versions", "prompt"),
     "policy": VersionTables("policies", "policy_versions", "policy"),
     "release": VersionTables("releases", "release_versions", "release"),
+    "dataset": VersionTables("datasets", "dataset_versions", "dataset"),
 }
 
 

@@ -112,7 +112,7 @@ def spec_file_from_data(
         first = error.errors()[0]
         location = tuple(first["loc"])
         raise FileProblem(
-            source, line_of(lines, location), _describe(location, first["msg"], first["type"])
+            source, line_of(lines, location), describe_error(location, first["msg"], first["type"])
         ) from None
     problem = next(form.check(spec), None)
     if problem is not None:
@@ -165,7 +165,8 @@ def line_of(lines: dict[Location, int], location: Location) -> int | None:
     return None
 
 
-def _describe(location: Location, message: str, kind: str) -> str:
+def describe_error(location: Location, message: str, kind: str) -> str:
+    """A pydantic error as a sentence naming the key."""
     if kind == "extra_forbidden":
         return f"unknown key {field_name(location)!r}"
     if kind == "missing":

@@ -1,0 +1,57 @@
+"""`steerwise dataset ...` through the real executable: outputs, --json and exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.runner import steerwise
+
+ROWS = [
+    {"id": "refund", "variables": {"question": "Refunds?"}, "reference": "Five days."},
+    {"id": "shipping", "variables": {"question": "Norway?"}, "reference": "Yes.", "tags": ["eu"]},
+]
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Path:
+    root = tmp_path / "ws"
+    assert steerwise("init", str(root), cwd=tmp_path).code == 0
+    (root / "qa.jsonl").write_text("\n".join(json.dumps(row) for row in ROWS) + "\n")
+    return root
+
+
+def test_import_list_show_diff_export(ws: Path) -> None:
+    imported = steerwise("dataset", "import", "qa", "qa.jsonl", cwd=ws)
+    assert (imported.code, imported.out) == (0, "qa@1  new  (2 items from qa.jsonl)\n")
+    listing = steerwise("dataset", "list", "--json", cwd=ws).json()
+    assert [(d["name"], d["latest_version"]) for d in listing] == [("qa", 1)]
+    shown = steerwise("dataset", "show", "qa", "--json", cwd=ws).json()
+    assert shown["item_count"] == 2 and shown["items"][1]["tags"] == ["eu"]
+    (ws / "qa.jsonl").write_text(json.dumps(ROWS[0]) + "\n")
+    assert "qa@2  new  (1 items" in steerwise("dataset", "import", "qa", "qa.jsonl", cwd=ws).out
+    diff = steerwise("dataset", "diff", "qa@1", "qa@2", cwd=ws)
+    assert diff.out.splitlines() == [
+        "qa@1 -> qa@2: 0 added, 1 removed, 0 changed, 1 unchanged",
+        "- shipping",
+    ]
+    exported = steerwise("dataset", "export", "qa@1", "--format", "csv", "-o", "out.csv", cwd=ws)
+    assert exported.code == 0 and "wrote 2 items to out.csv" in exported.err
+    assert (ws / "out.csv").read_text().splitlines()[0] == (
+        "id,question,reference,reference_doc_ids,tags"
+    )
+    again = steerwise("dataset", "import", "qa", "out.csv", cwd=ws)
+    assert again.out.startswith("qa@3  new")  # new against qa@2; equal to qa@1 (below)
+    assert steerwise("dataset", "diff", "qa@1", "qa@3", "--json", cwd=ws).json()["changed"] == []
+
+
+def test_a_broken_line_exits_2_and_imports_nothing(ws: Path) -> None:
+    (ws / "bad.jsonl").write_text('{"id": "a"}\n{"id": "a"}\n')
+    failed = steerwise("dataset", "import", "qa", "bad.jsonl", cwd=ws)
+    assert failed.code == 2
+    assert failed.err == "error: bad.jsonl:2: duplicate id 'a' (first on line 1)\n"
+    assert steerwise("dataset", "list", "--json", cwd=ws).json() == []
+    missing = steerwise("dataset", "show", "nope", cwd=ws)
+    assert missing.code == 2 and "unknown dataset 'nope'" in missing.err
