@@ -16,8 +16,8 @@ from steerwise.evals.scorers import SCORERS, ScorerError, ScorerServices, build_
 
 REFUSAL = "I'm sorry, but I can't help with that."
 PASSAGES = (
-    ContextDocument("c1", "Refunds are paid within five working days of the return.", "returns"),
-    ContextDocument("c2", "Shipping within Europe takes two to four days.", "shipping"),
+    ContextDocument("c1", "Refunds are paid within five working days of the return.", "returns@2"),
+    ContextDocument("c2", "Shipping within Europe takes two to four days.", "shipping@1"),
 )
 
 
@@ -134,7 +134,7 @@ def test_citation_precision_and_context_recall() -> None:
         "Refunds take five working days [1][2].",
         reference_doc_ids=("returns", "warranty"),
         context=PASSAGES,
-        cited_doc_ids=("returns", "shipping"),
+        cited_doc_ids=("returns@2", "shipping@1"),
     )
     precision = _score("citation_precision", cited)
     assert precision.value == 0.5 and precision.reason == "1 of 2 cited documents are references"

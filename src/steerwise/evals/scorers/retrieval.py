@@ -1,9 +1,10 @@
 """Scorers of how an answer uses retrieval: citations, recall of the reference documents,
 and faithfulness to the retrieved passages.
 
-Document ids are the knowledge base's document ids (a passage's `document`, or its chunk id
-where it has none). `citation_precision` and `context_recall` need the item's
-`reference_doc_ids` (ScorerError without). An empty answer or a refusal cites nothing
+Document ids are the knowledge base's document ids, with or without `@version` (a
+passage's `document` is `doc_id@version`; `returns` matches `returns@3`).
+`citation_precision` and `context_recall` need the item's `reference_doc_ids` (ScorerError
+without). An empty answer or a refusal cites nothing
 (`citation_precision` 0) and makes no claims (`faithfulness` 1: nothing it says is
 unsupported); `context_recall` judges retrieval, not the answer, so it ignores both.
 """
@@ -33,6 +34,13 @@ def _document_id(passage: ContextDocument) -> str:
     return passage.document or passage.id
 
 
+def _matched(wanted: set[str], documents: set[str]) -> set[str]:
+    """The reference ids among `documents`: an id names a document with or without its
+    `@version` (`returns` matches `returns@3`; `returns@2` only that version)."""
+    unversioned = {document.rpartition("@")[0] or document for document in documents}
+    return {ref for ref in wanted if ref in documents or ref in unversioned}
+
+
 def _reference_ids(name: str, sample: Sample) -> set[str]:
     if not sample.reference_doc_ids:
         raise ScorerError(f"{name}: the item has no reference_doc_ids")
@@ -51,7 +59,7 @@ class CitationPrecision(ThresholdScorer):
         cited = set(sample.cited_doc_ids)
         if not cited:
             return Score(0.0, False, "the answer cites nothing")
-        right = len(cited & wanted)
+        right = sum(1 for document in cited if _matched(wanted, {document}))
         return threshold_score(
             right / len(cited),
             self.settings.threshold,
@@ -68,7 +76,7 @@ class ContextRecall(ThresholdScorer):
     def score(self, sample: Sample) -> Score:
         """Retrieved reference documents over reference documents."""
         wanted = _reference_ids(self.name, sample)
-        found = wanted & {_document_id(passage) for passage in sample.context}
+        found = _matched(wanted, {_document_id(passage) for passage in sample.context})
         return threshold_score(
             len(found) / len(wanted),
             self.settings.threshold,
