@@ -22,6 +22,7 @@ from steerwise.core.models import ChatParams
 from steerwise.core.releases import ReleaseSpec
 from steerwise.core.traces import TraceParent
 from steerwise.evals.datasets import DatasetRegistry
+from steerwise.evals.runs import EvalRuns
 from steerwise.evals.scorers import Scorer, ScorerServices, build_scorer
 from steerwise.graph import KnowledgeGraph
 from steerwise.guardrails.registry import PolicyRegistry
@@ -132,6 +133,14 @@ class Workspace:
         self.reviews = ReviewQueue(store, pending=self.policies.flags.flush)
         self.datasets = DatasetRegistry(
             store, actor=self.actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
+        )
+        self.evals = EvalRuns(
+            store,
+            actor=self.actor,
+            datasets=self.datasets,
+            resolve=self.resolve_target,
+            answer=self.run,
+            scorer=self.scorer,
         )
         self.releases = ReleaseRegistry(
             store,

@@ -44,7 +44,11 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         "input_rails, model_call, output_rails",
         "viewer:   PUT /api/deployments/support-bot/production -> 403 role 'viewer' may not",
         "approver: PUT /api/deployments/support-bot/production -> allowed",
-        "intact: True, 20 events",
+        "support-qa@1  new  (3 items)",
+        ": 3 items, each with its trace",
+        "context_recall                       mean ",
+        "3 of 3 answers reused: adding a scorer never re-runs the model",
+        "intact: True, 23 events",
     ):
         assert expected in out, expected
     again = steerwise("demo", "--dir", "tour", cwd=tmp_path)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
 from steerwise.core.models import ChatParams, ModelConfig, ModelError, ModelInputError
 from steerwise.models import ModelRegistry
-from steerwise.models.llamacpp import LlamaCppChatModel
+from steerwise.models.llamacpp import LlamaCppChatModel, _loaded_llama
 
 LOCAL = "local:smollm2-135m"
 QUESTION = [
@@ -85,6 +86,24 @@ def test_model_is_loaded_once_per_process(gguf: Path) -> None:
     one = LlamaCppChatModel("a", gguf, context_window=None, timeout_s=5)
     two = LlamaCppChatModel("b", gguf, context_window=None, timeout_s=5)
     assert one.llama is two.llama
+
+
+def test_threads_asking_for_the_model_at_once_share_one_load(gguf: Path) -> None:
+    """Two loads side by side crashed the process (an eval run's first two workers)."""
+    _loaded_llama.cache_clear()  # the first use in this process, as a fresh server sees it
+    start = threading.Barrier(3)
+    found: list[object] = []
+
+    def load() -> None:
+        start.wait()
+        found.append(LlamaCppChatModel("x", gguf, context_window=None, timeout_s=5).llama)
+
+    workers = [threading.Thread(target=load) for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert len(found) == 3 and found[0] is found[1] is found[2]
 
 
 def test_bad_gguf_paths_are_named(tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ from steerwise.cli.audit import audit
 from steerwise.cli.context import CliState
 from steerwise.cli.dataset import dataset
 from steerwise.cli.demo import demo
+from steerwise.cli.evals import eval_group
 from steerwise.cli.graph import graph
 from steerwise.cli.guard import guard, policy, review
 from steerwise.cli.keys import keys
@@ -60,6 +61,7 @@ for command in (
     rollback,
     traces,
     dataset,
+    eval_group,
     serve,
     keys,
     audit,

@@ -98,3 +98,166 @@ class DatasetSpec(SpecModel):
                 raise ValueError(f"duplicate item id {item.id!r}")
             seen.add(item.id)
         return items
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One dataset item in an eval run: the answer (scrubbed of personal data), its trace,
+    figures, what the scorers need to judge it again, and each scorer's verdict (or error).
+
+    `error` is set when no answer was produced (the model or a rail failed); `cached` when
+    the answer was taken from an earlier run of the same release over the same dataset."""
+
+    item_id: str
+    output: str
+    trace_id: str = ""
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+    context: tuple[ContextDocument, ...] = ()
+    cited_doc_ids: tuple[str, ...] = ()
+    declined: bool = False
+    cached: bool = False
+    scores: dict[str, Score | str] = field(default_factory=dict)
+    """Scorer -> its Score, or the text of the error it raised."""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (what is stored)."""
+        return {
+            "item_id": self.item_id,
+            "output": self.output,
+            "trace_id": self.trace_id,
+            "latency_ms": self.latency_ms,
+            "cost_usd": self.cost_usd,
+            "error": self.error,
+            "context": [
+                vars(doc) | {"stale_reasons": list(doc.stale_reasons)} for doc in self.context
+            ],
+            "cited_doc_ids": list(self.cited_doc_ids),
+            "declined": self.declined,
+            "cached": self.cached,
+            "scores": {
+                name: score.to_dict() if isinstance(score, Score) else {"error": score}
+                for name, score in self.scores.items()
+            },
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ItemResult:
+        """The result `to_dict` wrote."""
+        context = tuple(
+            ContextDocument(**{**doc, "stale_reasons": tuple(doc.get("stale_reasons", ()))})
+            for doc in data.get("context", ())
+        )
+        scores: dict[str, Score | str] = {}
+        for name, value in dict(data.get("scores") or {}).items():
+            scores[name] = (
+                str(value["error"])
+                if "error" in value
+                else Score(float(value["value"]), bool(value["passed"]), str(value["reason"]))
+            )
+        return cls(
+            item_id=str(data["item_id"]),
+            output=str(data["output"]),
+            trace_id=str(data.get("trace_id") or ""),
+            latency_ms=data.get("latency_ms"),
+            cost_usd=data.get("cost_usd"),
+            error=data.get("error"),
+            context=context,
+            cited_doc_ids=tuple(data.get("cited_doc_ids") or ()),
+            declined=bool(data.get("declined")),
+            cached=bool(data.get("cached")),
+            scores=scores,
+        )
+
+    def sample(self, item: DatasetItem) -> Sample:
+        """What scorers judge: this answer with the item's references."""
+        return Sample(
+            output=self.output,
+            references=item.references,
+            variables=item.variables,
+            reference_doc_ids=tuple(item.reference_doc_ids),
+            context=self.context,
+            cited_doc_ids=self.cited_doc_ids,
+            latency_ms=self.latency_ms,
+            cost_usd=self.cost_usd,
+            declined=self.declined,
+        )
+
+
+@dataclass(frozen=True)
+class EvalRunInfo:
+    """An eval run: what answered, over which dataset version, with which scorers."""
+
+    id: str
+    created_at: str
+    created_by: str
+    target: str
+    release: str
+    release_id: str
+    dataset: str
+    scorers: tuple[str, ...]
+    status: str
+    finished_at: str | None = None
+
+
+@dataclass(frozen=True)
+class ScorerSummary:
+    """One scorer over a run: the mean value and pass rate of the items it judged."""
+
+    scorer: str
+    mean: float | None
+    pass_rate: float | None
+    scored: int
+    errors: int
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "scorer": self.scorer,
+            "mean": _rounded(self.mean),
+            "pass_rate": _rounded(self.pass_rate),
+            "scored": self.scored,
+            "errors": self.errors,
+        }
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 6)
+
+
+@dataclass(frozen=True)
+class EvalReport:
+    """A run with its items' results and each scorer's summary."""
+
+    run: EvalRunInfo
+    results: list[ItemResult]
+    summary: list[ScorerSummary]
+    item_count: int
+
+    @property
+    def failed_items(self) -> int:
+        """Items that produced no answer."""
+        return sum(1 for result in self.results if result.error is not None)
+
+    def to_dict(self, *, with_items: bool = False) -> dict[str, Any]:
+        """JSON-ready form: the run, counts and summaries (and every item, if asked)."""
+        found: dict[str, Any] = {
+            "id": self.run.id,
+            "status": self.run.status,
+            "target": self.run.target,
+            "release": self.run.release,
+            "release_id": self.run.release_id,
+            "dataset": self.run.dataset,
+            "created_at": self.run.created_at,
+            "created_by": self.run.created_by,
+            "finished_at": self.run.finished_at,
+            "items": self.item_count,
+            "done": len(self.results),
+            "failed": self.failed_items,
+            "cached": sum(1 for result in self.results if result.cached),
+            "scores": {s.scorer: s.to_dict() for s in self.summary},
+        }
+        if with_items:
+            found["results"] = [result.to_dict() for result in self.results]
+        return found

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steerwise.core.errors import ConflictError, PermissionDeniedError
+from steerwise.core.evals import DatasetItem
 from steerwise.demo.packdata import pack_path, read_questions
 from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.policy import Policy
@@ -247,6 +248,27 @@ def _traces_and_keys(ws: Workspace, pack: Path, say: Say) -> None:
     say("$ steerwise serve   # OpenAI-compatible: /v1/chat/completions, /v1/models, /api/...")
 
 
+def _evaluation(ws: Workspace, pack: Path, say: Say) -> None:
+    items = [DatasetItem.model_validate(row) for row in read_questions()[:3]]
+    imported = ws.datasets.import_items("support-qa", items, source="questions.jsonl (first 3)")
+    say("$ steerwise dataset import support-qa questions.jsonl")
+    say(f"  {imported.ref}  {imported.status}  ({len(items)} items)")
+    scorers = ["f1:threshold=0.3", "context_recall", "faithfulness:use_embeddings=false"]
+    report = ws.evals.run("support-bot@production", "support-qa", scorers, concurrency=1)
+    say("$ steerwise eval run --target support-bot@production --dataset support-qa \\")
+    say("      --scorer f1:threshold=0.3 --scorer context_recall --scorer faithfulness:...")
+    say(f"  eval run {report.run.id[:12]}: {len(report.results)} items, each with its trace")
+    for summary in report.summary:
+        mean = "-" if summary.mean is None else f"{summary.mean:.2f}"
+        rate = "-" if summary.pass_rate is None else f"{summary.pass_rate:.0%}"
+        say(f"  {summary.scorer:<36} mean {mean}  passed {rate}")
+    again = ws.evals.run("support-bot@production", "support-qa", ["rouge_l"])
+    reused = sum(result.cached for result in again.results)
+    say("$ steerwise eval run ... --scorer rouge_l   (same release, same dataset version)")
+    count = len(again.results)
+    say(f"  {reused} of {count} answers reused: adding a scorer never re-runs the model")
+
+
 def _pins(found: Release) -> str:
     spec = found.spec
     return f"prompt {spec.prompt}, snapshot {(spec.snapshot or '-')[:8]}, policy {spec.policy}"
@@ -276,6 +298,7 @@ TOUR: tuple[Step, ...] = (
     Step("Guardrails: a versioned policy checks what goes in and comes out", _guardrails),
     Step("A release pins every part; deploy and roll back all at once", _releases),
     Step("Each request is a trace; API keys with roles guard the gateway", _traces_and_keys),
+    Step("Evaluation: a versioned dataset, a run with scorers, answers reused", _evaluation),
     Step("Every change is in a hash-chained audit log", _audit),
 )
 

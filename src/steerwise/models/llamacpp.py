@@ -59,9 +59,20 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) // 2)
 
 
-@lru_cache(maxsize=4)
+_LOAD_LOCK = threading.Lock()
+
+
 def _shared_llama(path: str, context: int, threads: int) -> tuple[Any, threading.Lock]:
-    """One loaded model per (file, context, threads) per process, with its lock."""
+    """One loaded model per (file, context, threads) per process, with its lock. Loading is
+    serialised: two threads asking for a model at once (the first requests of a server, an
+    eval run's workers) must share one, not load two side by side (llama.cpp's loading is
+    not thread-safe: that crashed the process)."""
+    with _LOAD_LOCK:
+        return _loaded_llama(path, context, threads)
+
+
+@lru_cache(maxsize=4)
+def _loaded_llama(path: str, context: int, threads: int) -> tuple[Any, threading.Lock]:
     try:
         from llama_cpp import Llama
     except ImportError as error:

@@ -278,6 +278,32 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         by_dialect=_immutable("dataset_versions"),
     ),
+    Migration(
+        11,
+        "evaluation runs",
+        (
+            """CREATE TABLE eval_runs (
+                id TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                target TEXT NOT NULL,
+                release TEXT NOT NULL,
+                release_id TEXT NOT NULL,
+                dataset TEXT NOT NULL,
+                scorers_json TEXT NOT NULL,
+                status TEXT NOT NULL,
+                finished_at TEXT
+            )""",
+            "CREATE INDEX eval_runs_by_time ON eval_runs (created_at)",
+            """CREATE TABLE eval_results (
+                run_id TEXT NOT NULL REFERENCES eval_runs (id),
+                item_id TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                result_json TEXT NOT NULL,
+                PRIMARY KEY (run_id, item_id)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -9,6 +9,7 @@ from typing import Any
 
 from steerwise.core.access import ApiKey
 from steerwise.core.audit import AuditEvent
+from steerwise.store.evals import EvalRecords
 from steerwise.store.knowledge import (
     DocumentRecords,
     GraphRecords,
@@ -507,6 +508,7 @@ class Transaction:
         self.decisions = DecisionRecords(session)
         self.traces = TraceRecords(session)
         self.keys = KeyRecords(session)
+        self.evals = EvalRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""

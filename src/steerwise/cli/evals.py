@@ -1,0 +1,188 @@
+"""`steerwise eval ...`: run a target over a dataset with scorers, resume, rescore, score
+predictions made elsewhere, list and show runs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from steerwise.cli.context import CliState, json_option, pass_state
+from steerwise.cli.output import emit_json, emit_table
+from steerwise.core.evals import EvalReport, Score
+from steerwise.evals.runs import Progress
+
+scorer_option = click.option(
+    "--scorer",
+    "scorers",
+    multiple=True,
+    required=True,
+    metavar="NAME[:key=value,...]",
+    help="A scorer and its settings (repeat for more); docs/evals.md lists them.",
+)
+concurrency_option = click.option(
+    "--concurrency", default=4, show_default=True, type=click.IntRange(1, 64)
+)
+
+
+@click.group(name="eval")
+def eval_group() -> None:
+    """Evaluate a deployment, release or prompt over a dataset, with scorers."""
+
+
+@eval_group.command()
+@click.option("--target", required=True, metavar="DEPLOYMENT|RELEASE|prompt:NAME@REF")
+@click.option("--dataset", required=True, metavar="NAME[@VERSION|@LABEL]")
+@scorer_option
+@concurrency_option
+@click.option("--no-reuse", is_flag=True, help="Ask the model even where an earlier run answered.")
+@json_option
+@pass_state
+def run(
+    state: CliState,
+    *,
+    target: str,
+    dataset: str,
+    scorers: tuple[str, ...],
+    concurrency: int,
+    no_reuse: bool,
+    as_json: bool,
+) -> None:
+    """Answer every item through the whole request path (each leaves a trace) and score it."""
+    with _progress() as progress:
+        report = state.workspace().evals.run(
+            target, dataset, scorers, concurrency=concurrency, reuse=not no_reuse, progress=progress
+        )
+    _emit(report, as_json)
+
+
+@eval_group.command()
+@click.argument("run_id", metavar="RUN")
+@concurrency_option
+@json_option
+@pass_state
+def resume(state: CliState, run_id: str, concurrency: int, as_json: bool) -> None:
+    """Finish a run stopped by Ctrl-C or a crash (finished items are kept)."""
+    with _progress() as progress:
+        report = state.workspace().evals.resume(run_id, concurrency=concurrency, progress=progress)
+    _emit(report, as_json)
+
+
+@eval_group.command()
+@click.argument("run_id", metavar="RUN")
+@scorer_option
+@json_option
+@pass_state
+def rescore(state: CliState, run_id: str, scorers: tuple[str, ...], as_json: bool) -> None:
+    """Add scorers to a run from its stored answers (the model is not asked again)."""
+    _emit(state.workspace().evals.rescore(run_id, scorers), as_json)
+
+
+@eval_group.command()
+@click.option("--predictions", required=True, type=click.Path(dir_okay=False), metavar="FILE")
+@click.option("--dataset", required=True, metavar="NAME[@VERSION|@LABEL]")
+@scorer_option
+@json_option
+@pass_state
+def score(
+    state: CliState, predictions: str, dataset: str, scorers: tuple[str, ...], as_json: bool
+) -> None:
+    """Score answers produced elsewhere (JSONL of {"id", "output"}) and record them as a run."""
+    _emit(state.workspace().evals.score_predictions(predictions, dataset, scorers), as_json)
+
+
+@eval_group.command(name="list")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_state
+def list_runs(state: CliState, limit: int, as_json: bool) -> None:
+    """Eval runs, newest first."""
+    runs = state.workspace().evals.runs(limit=limit)
+    if as_json:
+        emit_json(runs)
+        return
+    emit_table(
+        ["RUN", "CREATED", "STATUS", "TARGET", "DATASET", "SCORERS"],
+        [
+            (r.id[:12], r.created_at[:19], r.status, r.target, r.dataset, ", ".join(r.scorers))
+            for r in runs
+        ],
+    )
+
+
+@eval_group.command()
+@click.argument("run_id", metavar="RUN")
+@click.option("--items", "with_items", is_flag=True, help="Every item's answer and scores.")
+@json_option
+@pass_state
+def show(state: CliState, run_id: str, with_items: bool, as_json: bool) -> None:
+    """One run: its summary per scorer (and, with --items, each item)."""
+    report = state.workspace().evals.report(run_id)
+    if as_json:
+        emit_json(report.to_dict(with_items=with_items))
+        return
+    _print_summary(report)
+    if with_items:
+        _print_items(report)
+
+
+def _emit(report: EvalReport, as_json: bool) -> None:
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _print_summary(report)
+
+
+def _print_summary(report: EvalReport) -> None:
+    run = report.run
+    click.echo(f"eval run {run.id[:12]}  {run.status}  {run.target} over {run.dataset}")
+    cached = sum(1 for result in report.results if result.cached)
+    click.echo(
+        f"{len(report.results)} of {report.item_count} items answered"
+        f" ({report.failed_items} failed, {cached} reused from earlier runs)"
+    )
+    emit_table(
+        ["SCORER", "MEAN", "PASS RATE", "SCORED", "ERRORS"],
+        [
+            (s.scorer, _figure(s.mean), _figure(s.pass_rate), s.scored, s.errors)
+            for s in report.summary
+        ],
+    )
+
+
+def _print_items(report: EvalReport) -> None:
+    names = list(report.run.scorers)
+    rows = []
+    for result in report.results:
+        verdicts = [result.scores.get(name) for name in names]
+        shown = [
+            f"{v.value:.2f}" if isinstance(v, Score) else ("error" if v else "-") for v in verdicts
+        ]
+        rows.append((result.item_id, result.error or result.output[:40], *shown))
+    emit_table(["ITEM", "ANSWER", *names], rows)
+
+
+def _figure(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+@contextmanager
+def _progress() -> Iterator[Progress]:
+    """A progress bar on stderr (items done of the run), drawn by whichever thread finishes."""
+    bar: Any = None  # click's ProgressBar, made when the total is known
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="eval", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
