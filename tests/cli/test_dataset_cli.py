@@ -55,3 +55,45 @@ def test_a_broken_line_exits_2_and_imports_nothing(ws: Path) -> None:
     assert steerwise("dataset", "list", "--json", cwd=ws).json() == []
     missing = steerwise("dataset", "show", "nope", cwd=ws)
     assert missing.code == 2 and "unknown dataset 'nope'" in missing.err
+
+
+def _scored(ws: Path, answers: dict[str, str]) -> str:
+    (ws / "answers.jsonl").write_text(
+        "\n".join(json.dumps({"id": key, "output": value}) for key, value in answers.items())
+    )
+    scored = steerwise(
+        "eval", "score", "--predictions", "answers.jsonl", "--dataset", "qa",
+        "--scorer", "exact_match", "--scorer", "f1", "--json", cwd=ws,
+    )  # fmt: skip
+    assert scored.code == 0, scored.err
+    return str(scored.json()["id"])
+
+
+def test_compare_and_gate_with_exit_codes_and_junit(ws: Path) -> None:
+    assert steerwise("dataset", "import", "qa", "qa.jsonl", cwd=ws).code == 0
+    baseline = _scored(ws, {"refund": "Five days.", "shipping": "Yes."})
+    candidate = _scored(ws, {"refund": "Five days.", "shipping": "No."})
+    compared = steerwise("eval", "compare", baseline, candidate, "--json", cwd=ws).json()
+    em = next(m for m in compared["metrics"] if m["scorer"] == "exact_match")
+    assert (em["baseline"], em["candidate"], em["losses"], em["mcnemar_p"]) == (1.0, 0.5, 1, 1.0)
+    assert [r["item_id"] for r in compared["regressions"]] == ["shipping", "shipping"]
+    shown = steerwise("eval", "compare", baseline, candidate, cwd=ws)
+    assert "regressed shipping on exact_match: 1.000 -> 0.000" in shown.out
+    passed = steerwise(
+        "eval", "gate", "--baseline", baseline, "--candidate", candidate, "--rule", "f1>=0.5",
+        cwd=ws,
+    )  # fmt: skip
+    assert passed.code == 0 and "gate passed" in passed.out
+    (ws / "rules.txt").write_text("# release rules\nexact_match_delta >= -0.02\n\nf1>=0.5\n")
+    failed = steerwise(
+        "eval", "gate", "--baseline", baseline, "--candidate", candidate,
+        "--rules", "rules.txt", "--junit", "gate.xml", cwd=ws,
+    )  # fmt: skip
+    assert failed.code == 1
+    assert "FAIL  exact_match_delta >= -0.02  (exact_match_delta = -0.5000)" in failed.out
+    assert 'failures="1"' in (ws / "gate.xml").read_text()
+    wrong = steerwise(
+        "eval", "gate", "--baseline", baseline, "--candidate", candidate, "--rule", "f1 ~ 1",
+        cwd=ws,
+    )  # fmt: skip
+    assert wrong.code == 2 and "is not METRIC OP NUMBER" in wrong.err

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from steerwise import BadInputError, Workspace
+from steerwise import BadInputError, NotFoundError, Workspace
 from steerwise.core.evals import DatasetItem, Score
 from steerwise.evals.runs import EvalInterrupted
 from steerwise.releases import PinRequest, release_id
@@ -174,3 +174,30 @@ def test_bad_scorer_specs_are_refused_before_anything_runs(
     with pytest.raises(BadInputError, match=message):
         ws.evals.run("bot@production", "qa", scorers)
     assert upstream.requests == [] and ws.evals.runs() == []
+
+
+def test_a_gate_against_what_a_deployment_serves(ws: Workspace, upstream: FaultServer) -> None:
+    with pytest.raises(BadInputError, match="no finished eval run of bot@1 over qa"):
+        ws.evals.baseline_run("bot@production", "qa@1")
+    baseline = ws.evals.run("bot@production", "qa", ["exact_match", "f1"])
+    candidate_release = ws.releases.create(
+        "bot", PinRequest("p@1", model="scripted", params={"max_tokens": "20"})
+    )
+    upstream.default = ok("Two weeks.")
+    candidate = ws.evals.run(candidate_release.ref, "qa", ["exact_match", "f1"])
+    assert ws.evals.baseline_run("bot@production", "qa@1") == baseline.run.id
+    result = ws.evals.gate("bot@production", candidate.run.id, ["f1>=0.1", "f1_delta>=-0.02"])
+    assert [(r.rule.text, r.passed) for r in result.results] == [
+        ("f1>=0.1", True),  # "Two weeks." matches the item "wrong" exactly: 1 of 5 items
+        ("f1_delta>=-0.02", False),
+    ]
+    comparison = ws.evals.compare(baseline.run.id, candidate.run.id[:12])
+    exact = comparison.metric("exact_match")
+    assert (exact.wins, exact.losses, exact.paired) == (1, 3, 5)
+    assert {r.item_id for r in comparison.regressions if r.scorer == "exact_match"} == {
+        "exact",
+        "e5",
+        "e6",
+    }
+    with pytest.raises(NotFoundError, match="neither an eval run nor a deployment"):
+        ws.evals.gate("nobody@production", candidate.run.id, ["f1>=0"])

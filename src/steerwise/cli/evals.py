@@ -13,7 +13,10 @@ import click
 from steerwise.cli.context import CliState, json_option, pass_state
 from steerwise.cli.output import emit_json, emit_table
 from steerwise.core.evals import EvalReport, Score
+from steerwise.evals.gates import junit_xml, read_rules
 from steerwise.evals.runs import Progress
+
+EXIT_GATE_FAILED = 1
 
 scorer_option = click.option(
     "--scorer",
@@ -186,3 +189,92 @@ def _progress() -> Iterator[Progress]:
     finally:
         if bar is not None:
             bar.__exit__(None, None, None)
+
+
+@eval_group.command(name="compare")
+@click.argument("baseline", metavar="RUN_A")
+@click.argument("candidate", metavar="RUN_B")
+@click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--resamples", default=2000, show_default=True, type=click.IntRange(100, 1_000_000))
+@click.option("--regressions", "shown", default=10, show_default=True, type=click.IntRange(0))
+@json_option
+@pass_state
+def compare_runs(
+    state: CliState,
+    baseline: str,
+    candidate: str,
+    *,
+    seed: int,
+    resamples: int,
+    shown: int,
+    as_json: bool,
+) -> None:
+    """Run B against run A, item by item: differences with 95% intervals, McNemar's test,
+    slices by tag, and the items that regressed."""
+    found = state.workspace().evals.compare(baseline, candidate, seed=seed, resamples=resamples)
+    if as_json:
+        emit_json(found.to_dict())
+        return
+    click.echo(f"{found.candidate[:12]} against {found.baseline[:12]} over {found.dataset}")
+    emit_table(
+        ["SCORER", "A", "B", "DELTA", "95% INTERVAL", "W/T/L", "MCNEMAR P", "REAL"],
+        [
+            (
+                m.scorer,
+                f"{m.baseline:.3f}",
+                f"{m.candidate:.3f}",
+                f"{m.delta:+.3f}",
+                f"[{m.low:+.3f}, {m.high:+.3f}]",
+                f"{m.wins}/{m.ties}/{m.losses}",
+                f"{m.mcnemar_p:.3g}",
+                "yes" if m.significant else "no",
+            )
+            for m in found.metrics
+        ],
+    )
+    for metric in found.metrics:
+        for piece in metric.slices:
+            delta = piece.candidate - piece.baseline
+            click.echo(f"  {metric.scorer} [{piece.tag}] ({piece.items}): {delta:+.3f}")
+    for regression in found.regressions[:shown]:
+        click.echo(
+            f"regressed {regression.item_id} on {regression.scorer}:"
+            f" {regression.baseline:.3f} -> {regression.candidate:.3f}"
+        )
+        click.echo(f"  A: {regression.baseline_output[:100]}")
+        click.echo(f"  B: {regression.candidate_output[:100]}")
+
+
+@eval_group.command()
+@click.option("--baseline", required=True, metavar="RUN|DEPLOYMENT|RELEASE")
+@click.option("--candidate", required=True, metavar="RUN")
+@click.option("--rule", "rules", multiple=True, metavar="RULE", help='e.g. "f1>=0.6"; repeat.')
+@click.option("--rules", "rules_file", type=click.Path(dir_okay=False), help="One rule per line.")
+@click.option("--junit", type=click.Path(dir_okay=False), help="Write JUnit XML here for CI.")
+@json_option
+@pass_state
+def gate(
+    state: CliState,
+    *,
+    baseline: str,
+    candidate: str,
+    rules: tuple[str, ...],
+    rules_file: str | None,
+    junit: str | None,
+    as_json: bool,
+) -> None:
+    """Check rules on a candidate run against a baseline; exit 0 pass, 1 fail."""
+    every = [*rules, *(read_rules(rules_file) if rules_file else [])]
+    result = state.workspace().evals.gate(baseline, candidate, every)
+    if junit:
+        with click.open_file(junit, "w", encoding="utf-8", atomic=True) as handle:
+            handle.write(junit_xml(result))
+    if as_json:
+        emit_json(result.to_dict())
+    else:
+        for found in result.results:
+            mark = "pass" if found.passed else "FAIL"
+            click.echo(f"{mark}  {found.rule.text}  ({found.rule.metric} = {found.value:.4f})")
+        click.echo("gate passed" if result.passed else "gate failed")
+    if not result.passed:
+        sys.exit(EXIT_GATE_FAILED)

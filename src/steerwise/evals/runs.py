@@ -40,9 +40,12 @@ from steerwise.core.evals import (
     Score,
     ScorerSummary,
 )
+from steerwise.evals.compare import Comparison, compare
 from steerwise.evals.datasets import DatasetRegistry
+from steerwise.evals.gates import GateResult, check_gate
 from steerwise.evals.scorers import Scorer
 from steerwise.evals.specs import BuildScorer, build_scorers
+from steerwise.evals.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.scrub import scrub
 from steerwise.pipeline.request import Answer, Target
@@ -179,6 +182,50 @@ class EvalRuns:
         order = {item.id: index for index, item in enumerate(items)}
         results = sorted(self._results(info.id), key=lambda r: order.get(r.item_id, len(order)))
         return EvalReport(info, results, summarise(info.scorers, results), len(items))
+
+    def compare(
+        self,
+        baseline: str,
+        candidate: str,
+        *,
+        seed: int = DEFAULT_SEED,
+        resamples: int = DEFAULT_RESAMPLES,
+    ) -> Comparison:
+        """Two runs of one dataset, paired by item (`steerwise.evals.compare`)."""
+        old, new = self.report(baseline), self.report(candidate)
+        items = self._datasets.get(new.run.dataset).spec.items
+        return compare(old, new, items, seed=seed, resamples=resamples)
+
+    def gate(self, baseline: str, candidate: str, rules: Sequence[str]) -> GateResult:
+        """Check `rules` on the candidate run against a baseline: a run, or a deployment or
+        release whose newest finished run over the candidate's dataset is the baseline."""
+        new = self.report(candidate)
+        old = self.report(self.baseline_run(baseline, new.run.dataset))
+        items = self._datasets.get(new.run.dataset).spec.items
+        return check_gate(rules, compare(old, new, items), old, new)
+
+    def baseline_run(self, ref: str, dataset: str) -> str:
+        """The id of run `ref`, or of the newest finished run of what target `ref` serves now
+        over the dataset named in `dataset` (any version)."""
+        try:
+            return self.info(ref).id
+        except NotFoundError:
+            pass
+        try:
+            serving = self._resolve(ref)
+        except NotFoundError:
+            raise NotFoundError(
+                f"{ref!r} is neither an eval run nor a deployment, release or prompt"
+            ) from None
+        name = dataset.rpartition("@")[0] or dataset
+        for run in self.runs(limit=10_000):
+            same = (run.release, run.release_id) == (serving.ref, serving.id)
+            if same and run.status == "finished" and run.dataset.startswith(f"{name}@"):
+                return run.id
+        raise BadInputError(
+            f"no finished eval run of {serving.ref} over {name}",
+            hint=f"run one: steerwise eval run --target {ref} --dataset {name} --scorer ...",
+        )
 
     # -- the parts -----------------------------------------------------------------------
 
