@@ -92,6 +92,12 @@ def test_compare_and_gate_with_exit_codes_and_junit(ws: Path) -> None:
     assert failed.code == 1
     assert "FAIL  exact_match_delta >= -0.02  (exact_match_delta = -0.5000)" in failed.out
     assert 'failures="1"' in (ws / "gate.xml").read_text()
+    markdown = steerwise(
+        "eval", "report", candidate, "--baseline", baseline, "--format", "markdown", cwd=ws
+    )  # fmt: skip
+    assert "| `exact_match` | 1.000 | 0.500 | -0.500 (" in markdown.out
+    html = steerwise("eval", "report", candidate, "-o", "report.html", cwd=ws)
+    assert html.code == 0 and "<svg" in (ws / "report.html").read_text()
     wrong = steerwise(
         "eval", "gate", "--baseline", baseline, "--candidate", candidate, "--rule", "f1 ~ 1",
         cwd=ws,

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+from html.parser import HTMLParser
 from xml.etree import ElementTree
 
 import pytest
@@ -11,6 +14,7 @@ from steerwise import BadInputError
 from steerwise.core.evals import DatasetItem, EvalReport, EvalRunInfo, ItemResult, Score
 from steerwise.evals.compare import compare
 from steerwise.evals.gates import check_gate, junit_xml, parse_rule
+from steerwise.evals.reports import render_report
 from steerwise.evals.runs import summarise
 from steerwise.evals.stats import mcnemar_exact, paired_bootstrap
 
@@ -113,3 +117,40 @@ def test_bad_rules_name_the_problem(rule: str, message: str) -> None:
 def test_a_metric_may_hold_settings_and_equals_signs() -> None:
     parsed = parse_rule("f1:threshold=0.6_delta >= -0.02")
     assert (parsed.metric, parsed.op, parsed.threshold) == ("f1:threshold=0.6_delta", ">=", -0.02)
+
+
+class _Tags(HTMLParser):
+    """Counts start tags and keeps the text, to check a rendered page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: Counter[str] = Counter()
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags[tag] += 1
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def test_reports_render_with_plots_and_escaped_answers() -> None:
+    baseline = _report("A", [1, 0, 1, 0])
+    hostile = replace(baseline.results[2], output="<script>alert(1)</script>")
+    baseline = replace(baseline, results=[*baseline.results[:2], hostile, baseline.results[3]])
+    candidate = _report("B", [1, 1, 0, 1])
+    comparison = compare(baseline, candidate, ITEMS)
+    page = render_report(candidate, comparison)
+    parsed = _Tags()
+    parsed.feed(page)
+    assert parsed.tags["script"] == 0 and "<script>alert(1)</script>" in "".join(parsed.text)
+    assert parsed.tags["svg"] == 2  # the histogram of em, the slices of em
+    assert parsed.tags["rect"] == 10 + 2  # ten bins; two tags
+    (em,) = comparison.metrics
+    assert "Regressed items (1)" in page and f"[{em.low:+.3f}, {em.high:+.3f}]" in page
+    markdown = render_report(candidate, comparison, form="markdown")
+    assert "| `em` | 0.750 | 0.750 | 4 | 0 |" in markdown
+    assert "| `em` | 0.500 | 0.750 | +0.250 (" in markdown
+    assert "| `i3` | `em` | 1.000 | 0.000 |" in markdown
+    alone = render_report(candidate, form="markdown")
+    assert "Against baseline" not in alone and "| `em` | 0.750 | 0.750 |" in alone

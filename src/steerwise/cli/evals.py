@@ -278,3 +278,22 @@ def gate(
         click.echo("gate passed" if result.passed else "gate failed")
     if not result.passed:
         sys.exit(EXIT_GATE_FAILED)
+
+
+@eval_group.command()
+@click.argument("run_id", metavar="RUN")
+@click.option("--baseline", metavar="RUN|DEPLOYMENT|RELEASE", help="Compare against this.")
+@click.option("--format", "form", type=click.Choice(["html", "markdown"]), default="html")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write here, not stdout.")
+@pass_state
+def report(
+    state: CliState, run_id: str, baseline: str | None, form: str, output: str | None
+) -> None:
+    """A run's report: HTML (tables and plots) or Markdown (for a pull-request comment)."""
+    text = state.workspace().evals.render(run_id, baseline=baseline, form=form)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with click.open_file(output, "w", encoding="utf-8", atomic=True) as handle:
+        handle.write(text)
+    click.echo(f"wrote {output}", err=True)

@@ -43,6 +43,7 @@ from steerwise.core.evals import (
 from steerwise.evals.compare import Comparison, compare
 from steerwise.evals.datasets import DatasetRegistry
 from steerwise.evals.gates import GateResult, check_gate
+from steerwise.evals.reports import render_report
 from steerwise.evals.scorers import Scorer
 from steerwise.evals.specs import BuildScorer, build_scorers
 from steerwise.evals.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
@@ -203,6 +204,16 @@ class EvalRuns:
         old = self.report(self.baseline_run(baseline, new.run.dataset))
         items = self._datasets.get(new.run.dataset).spec.items
         return check_gate(rules, compare(old, new, items), old, new)
+
+    def render(self, run_id: str, *, baseline: str | None = None, form: str = "html") -> str:
+        """The run's report as HTML or Markdown, against `baseline` (a run, deployment or
+        release, as for `gate`) when given."""
+        report = self.report(run_id)
+        comparison = None
+        if baseline is not None:
+            old = self.baseline_run(baseline, report.run.dataset)
+            comparison = self.compare(old, report.run.id)
+        return render_report(report, comparison, form=form)
 
     def baseline_run(self, ref: str, dataset: str) -> str:
         """The id of run `ref`, or of the newest finished run of what target `ref` serves now
