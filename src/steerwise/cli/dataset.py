@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from steerwise.cli.context import CliState, json_option, pass_state
-from steerwise.cli.output import emit_json, emit_table, short_hash
+from steerwise.cli.output import emit_json, emit_table, emit_text, short_hash
 from steerwise.cli.versioned import add_versioned_commands
 from steerwise.evals.datasets import export_lines
 
@@ -111,10 +111,4 @@ def export(state: CliState, ref: str, form: str, output: str | None) -> None:
     """Write a version's items as JSONL (every field) or CSV."""
     items = state.workspace().datasets.find(ref).spec.items
     lines = list(export_lines(items, form))
-    text = "\n".join(lines) + "\n"
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    with click.open_file(output, "w", encoding="utf-8", atomic=True) as handle:
-        handle.write(text)
-    click.echo(f"wrote {len(items)} items to {output}", err=True)
+    emit_text("\n".join(lines) + "\n", output, what=f"{len(items)} items")

@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from steerwise.cli.context import CliState, json_option, pass_state
-from steerwise.cli.output import emit_json, emit_table
+from steerwise.cli.output import emit_json, emit_table, emit_text
 from steerwise.core.evals import EvalReport, Score
 from steerwise.evals.gates import junit_xml, read_rules
 from steerwise.evals.runs import Progress
@@ -291,9 +291,4 @@ def report(
 ) -> None:
     """A run's report: HTML (tables and plots) or Markdown (for a pull-request comment)."""
     text = state.workspace().evals.render(run_id, baseline=baseline, form=form)
-    if output is None:
-        click.echo(text, nl=False)
-        return
-    with click.open_file(output, "w", encoding="utf-8", atomic=True) as handle:
-        handle.write(text)
-    click.echo(f"wrote {output}", err=True)
+    emit_text(text, output, what=f"the {form} report")

@@ -32,3 +32,14 @@ def emit_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
 def short_hash(value: str) -> str:
     """The first 12 hex digits of a hash."""
     return value[:12]
+
+
+def emit_text(text: str, output: str | None, *, what: str) -> None:
+    """Print `text`, or write it to the file `output` whole (atomically) and say so on
+    stderr (`what`: what was written, e.g. "12 items")."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    with click.open_file(output, "w", encoding="utf-8", atomic=True) as handle:
+        handle.write(text)
+    click.echo(f"wrote {what} to {output}", err=True)
