@@ -11,6 +11,7 @@ import pytest
 
 from steerwise import BadInputError, NotFoundError, Workspace
 from steerwise.core.evals import DatasetItem, Score
+from steerwise.core.models import ModelError
 from steerwise.evals.runs import EvalInterrupted
 from steerwise.releases import PinRequest, release_id
 from tests.conftest import simple_prompt, write_prompt
@@ -201,3 +202,26 @@ def test_a_gate_against_what_a_deployment_serves(ws: Workspace, upstream: FaultS
     }
     with pytest.raises(NotFoundError, match="neither an eval run nor a deployment"):
         ws.evals.gate("nobody@production", candidate.run.id, ["f1>=0"])
+
+
+def test_a_dataset_from_traces_replays_what_was_asked(ws: Workspace, upstream: FaultServer) -> None:
+    ws.run("bot@production", {"question": "My email is jo@example.org; refunds?"})
+    upstream.schedule.append(status(500))
+    with pytest.raises(ModelError):
+        ws.run("bot@production", {"question": "Shipping?"})
+    traces = ws.traces.items(target="bot@production")
+    made = ws.datasets.import_traces("replay", traces, source="traces", with_outputs=True)
+    items = ws.datasets.get(made.ref).spec.items
+    assert [item.variables["question"] for item in items] == [
+        "My email is [EMAIL_1]; refunds?",  # stored traces are scrubbed: so is the dataset
+        "Shipping?",
+    ]
+    assert items[0].references == (ANSWER,) and items[1].references == ()
+    assert items[0].origin == "trace" and items[0].origin_ref == traces[-1].id
+    assert items[1].tags == ["error", "bot@production"]
+    only_ok = ws.datasets.import_traces("ok-only", traces, source="traces", status="ok")
+    assert len(ws.datasets.get(only_ok.ref).spec.items) == 1
+    with pytest.raises(BadInputError, match="no trace matches"):
+        ws.datasets.import_traces("none", traces, source="traces", outcome="block")
+    report = ws.evals.run("bot@production", "replay", ["exact_match"], reuse=False)
+    assert report.summary[0].mean == 1.0 and report.summary[0].scored == 1

@@ -7,7 +7,10 @@ import click
 from steerwise.cli.context import CliState, json_option, pass_state
 from steerwise.cli.output import emit_json, emit_table, emit_text, short_hash
 from steerwise.cli.versioned import add_versioned_commands
+from steerwise.core.guardrails import ACTIONS
 from steerwise.evals.datasets import export_lines
+
+OUTCOMES = ("allow", *ACTIONS)
 
 
 @click.group()
@@ -112,3 +115,46 @@ def export(state: CliState, ref: str, form: str, output: str | None) -> None:
     items = state.workspace().datasets.find(ref).spec.items
     lines = list(export_lines(items, form))
     emit_text("\n".join(lines) + "\n", output, what=f"{len(items)} items")
+
+
+@dataset.command(name="from-traces")
+@click.argument("name")
+@click.option("--deployment", required=True, metavar="TARGET", help="bot@production, bot@2, bot")
+@click.option("--since", metavar="TIME", help="Only traces from this time on (ISO 8601).")
+@click.option(
+    "--outcome",
+    type=click.Choice(["allow", "block", "redact", "reask", "fallback", "flag", "error"]),
+)
+@click.option("--status", type=click.Choice(["ok", "error"]))
+@click.option("--limit", default=1000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--with-outputs", is_flag=True, help="The answers become the references.")
+@json_option
+@pass_state
+def from_traces(
+    state: CliState,
+    name: str,
+    *,
+    deployment: str,
+    since: str | None,
+    outcome: str | None,
+    status: str | None,
+    limit: int,
+    with_outputs: bool,
+    as_json: bool,
+) -> None:
+    """Turn stored requests (newest LIMIT, filtered) into a new version of NAME."""
+    workspace = state.workspace()
+    traces = workspace.traces.items(target=deployment, since=since, limit=limit)
+    result = workspace.datasets.import_traces(
+        name,
+        traces,
+        source=f"traces of {deployment}",
+        outcome=outcome,
+        status=status,
+        with_outputs=with_outputs,
+    )
+    if as_json:
+        emit_json(result)
+        return
+    count = len(workspace.datasets.get(result.ref).spec.items)
+    click.echo(f"{result.ref}  {result.status}  ({count} items from {result.source})")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from steerwise.core.actors import Actor
 from steerwise.core.errors import BadInputError
 from steerwise.core.evals import DatasetItem, DatasetSpec
+from steerwise.core.traces import Trace
 from steerwise.core.versioning import PushResult, SpecVersion
 from steerwise.store import Store
 from steerwise.versioning.files import FileProblem, Problem, SpecFormat, describe_error
@@ -92,6 +93,27 @@ class DatasetRegistry(VersionedRegistry[DatasetSpec]):
             raise BadInputError(f"dataset {name!r}: {message}") from None
         return self.push_spec(spec, source)
 
+    def import_traces(
+        self,
+        name: str,
+        traces: Iterable[Trace],
+        *,
+        source: str,
+        outcome: str | None = None,
+        status: str | None = None,
+        with_outputs: bool = False,
+    ) -> PushResult:
+        """Store the requests of `traces` (those with `outcome` and `status`, if given) as a
+        new version of `name`: their (scrubbed) variables as inputs, and with `with_outputs`
+        their answers as references (a regression set of what the release said)."""
+        items = items_from_traces(
+            (t for t in traces if outcome in (None, t.outcome) and status in (None, t.status)),
+            with_outputs=with_outputs,
+        )
+        if not items:
+            raise BadInputError(f"{source}: no trace matches", hint="see: steerwise traces list")
+        return self.import_items(name, items, source=source)
+
     def item_diff(self, old_ref: str, new_ref: str) -> DatasetDiff:
         """Items added, removed and changed (by id) from one version to another."""
         old, new = self.get(old_ref), self.get(new_ref)
@@ -107,6 +129,25 @@ class DatasetRegistry(VersionedRegistry[DatasetSpec]):
             changed=changed,
             unchanged=len(shared) - len(changed),
         )
+
+
+def items_from_traces(traces: Iterable[Trace], *, with_outputs: bool) -> list[DatasetItem]:
+    """One item per trace (oldest first): id and origin from the trace, its variables, its
+    outcome and target as tags, and its answer as the reference when asked (and it has one)."""
+    items = []
+    for trace in sorted(traces, key=lambda t: (t.created_at, t.id)):
+        reference = trace.output if with_outputs and trace.output else None
+        items.append(
+            DatasetItem(
+                id=trace.id[:16],
+                variables=dict(trace.input),
+                reference=reference,
+                tags=[trace.outcome, trace.target],
+                origin="trace",
+                origin_ref=trace.id,
+            )
+        )
+    return items
 
 
 def read_items(path: str | Path) -> list[DatasetItem]:
