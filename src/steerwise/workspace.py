@@ -251,7 +251,9 @@ class Workspace:
         """The evaluation scorer `name` with `settings`, on this workspace's embedder and
         policies (`steerwise.evals.scorers`; docs/evals.md lists them)."""
         services = ScorerServices(
-            embedder=lambda: self.models.embedder("default"), policy=self.policies.load
+            embedder=lambda: self.models.embedder("default"),
+            policy=self.policies.load,
+            ask=lambda ref, variables, model: self.runner.run(ref, variables, model=model).answer,
         )
         return build_scorer(name, settings, services)
 

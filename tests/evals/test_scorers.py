@@ -44,6 +44,7 @@ def test_every_documented_scorer_is_registered() -> None:
         "context_recall",
         "faithfulness",
         "guardrail",
+        "llm_judge",
         "python",
     }
 

@@ -1,6 +1,6 @@
 """Every scorer kind an evaluation may name; importing this package registers them all."""
 
-from steerwise.evals.scorers import behaviour, policies, reference, retrieval, structure
+from steerwise.evals.scorers import behaviour, judge, policies, reference, retrieval, structure
 from steerwise.evals.scorers.base import (
     SCORERS,
     Scorer,
@@ -19,6 +19,7 @@ __all__ = [
     "ScorerSettings",
     "behaviour",
     "build_scorer",
+    "judge",
     "policies",
     "reference",
     "register_scorer",

@@ -20,6 +20,7 @@ from steerwise.core.evals import Sample, Score
 from steerwise.core.kinds import registrar
 
 if TYPE_CHECKING:
+    from steerwise.core.models import ChatResult
     from steerwise.guardrails.policy import Policy
     from steerwise.models.interface import Embedder
 
@@ -41,16 +42,23 @@ class ThresholdSettings(ScorerSettings):
     """The score at which a sample passes."""
 
 
+AskPrompt = Callable[[str, Mapping[str, Any], "str | None"], "ChatResult"]
+"""(prompt ref, variables, model ref or None) -> the model's checked answer."""
+
+
 class ScorerServices:
-    """What scorers may ask of the workspace, each on first use: the embedder and policies."""
+    """What scorers may ask of the workspace, each on first use: the embedder, policies,
+    and prompts run against models (for judges)."""
 
     def __init__(
         self,
         embedder: Callable[[], Embedder] | None = None,
         policy: Callable[[str], Policy] | None = None,
+        ask: AskPrompt | None = None,
     ) -> None:
         self._embedder_factory = embedder
         self._policy = policy
+        self._ask = ask
         self._embedder: Embedder | None = None
 
     def embedder(self) -> Embedder:
@@ -69,6 +77,12 @@ class ScorerServices:
         if self._policy is None:
             raise ScorerError("the guardrail scorer needs a workspace: open one first")
         return self._policy(ref)
+
+    def ask(self, prompt: str, variables: Mapping[str, Any], model: str | None) -> ChatResult:
+        """Run a prompt of the workspace against a model (needs a workspace)."""
+        if self._ask is None:
+            raise ScorerError("a judge needs a workspace: open one first")
+        return self._ask(prompt, variables, model)
 
 
 class Scorer(Protocol):
