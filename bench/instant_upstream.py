@@ -4,7 +4,8 @@
 
 asyncio on raw sockets (HTTP/1.1 keep-alive, no framework), so that it costs far less per
 request than either gateway under test. `POST .../chat/completions` answers a fixed
-completion, or with `"stream": true` a short SSE stream; anything else is a 404. Runs in any
+completion, or with `"stream": true` a short SSE stream; anything else is a 404. With
+`--delay-ms` each answer waits that long first (the eval benchmark's upstream). Runs in any
 Python (no imports from steerwise or a peer).
 """
 
@@ -59,7 +60,9 @@ def _response(status: str, content_type: str, body: bytes) -> bytes:
     return head.encode() + body
 
 
-async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+async def _serve(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay_s: float = 0.0
+) -> None:
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -68,6 +71,8 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             headers = dict(line.split(": ", 1) for line in lines[1:] if ": " in line)
             length = int(headers.get("Content-Length") or headers.get("content-length") or 0)
             body = json.loads(await reader.readexactly(length)) if length else {}
+            if delay_s and path.endswith("/chat/completions"):
+                await asyncio.sleep(delay_s)
             if not path.endswith("/chat/completions"):
                 writer.write(_response("404 Not Found", "application/json", b"{}"))
             elif body.get("stream"):
@@ -81,8 +86,11 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
         writer.close()
 
 
-async def _main(port: int) -> None:
-    server = await asyncio.start_server(_serve, "127.0.0.1", port, backlog=1024)
+async def _main(port: int, delay_s: float) -> None:
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _serve(reader, writer, delay_s)
+
+    server = await asyncio.start_server(serve, "127.0.0.1", port, backlog=1024)
     async with server:
         await server.serve_forever()
 
@@ -90,4 +98,6 @@ async def _main(port: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
-    asyncio.run(_main(parser.parse_args().port))
+    parser.add_argument("--delay-ms", type=float, default=0.0, help="wait before each answer")
+    arguments = parser.parse_args()
+    asyncio.run(_main(arguments.port, arguments.delay_ms / 1000))

@@ -3,6 +3,7 @@ structured-output validation, usage, cost and latency."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -78,6 +79,7 @@ class ModelRegistry:
         self._root = root
         self.default_model = default_model
         self._resolved: dict[str, ResolvedModel] = {}
+        self._building = threading.Lock()
         self._embedders: dict[str, Embedder] = {}
 
     def check_reference(self, ref: str) -> str:
@@ -86,13 +88,19 @@ class ModelRegistry:
         return ref.strip()
 
     def resolve(self, ref: str) -> ResolvedModel:
-        """The model a reference names, built once and kept."""
+        """The model a reference names, built once and kept (threads asking for it at once
+        wait for the one build)."""
         found = self._resolved.get(ref)
-        if found is None:
-            config = resolve_config(ref, self._named)
-            identity = model_id(ref, config)
-            found = ResolvedModel(identity, config, build_chat_model(identity, config, self._root))
-            self._resolved[ref] = found
+        if found is not None:
+            return found
+        with self._building:
+            found = self._resolved.get(ref)
+            if found is None:
+                config = resolve_config(ref, self._named)
+                identity = model_id(ref, config)
+                model = build_chat_model(identity, config, self._root)
+                found = ResolvedModel(identity, config, model)
+                self._resolved[ref] = found
         return found
 
     def _chain(self, ref: str) -> list[tuple[ResolvedModel, ChainLink]]:
