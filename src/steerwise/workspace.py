@@ -22,6 +22,7 @@ from steerwise.core.models import ChatParams
 from steerwise.core.releases import ReleaseSpec
 from steerwise.core.traces import TraceParent
 from steerwise.evals.datasets import DatasetRegistry
+from steerwise.evals.promptfoo import Imported, import_promptfoo
 from steerwise.evals.runs import EvalRuns
 from steerwise.evals.scorers import Scorer, ScorerServices, build_scorer
 from steerwise.graph import KnowledgeGraph
@@ -256,6 +257,21 @@ class Workspace:
             ask=lambda ref, variables, model: self.runner.run(ref, variables, model=model).answer,
         )
         return build_scorer(name, settings, services)
+
+    def import_promptfoo(
+        self, config: str | Path, *, dataset: str, prompts_dir: str | Path = "prompts"
+    ) -> Imported:
+        """A promptfoo configuration as prompt files (pushed), a dataset and scorer specs
+        (`steerwise.evals.promptfoo`)."""
+        return import_promptfoo(
+            config,
+            dataset=dataset,
+            folder=self.root / prompts_dir,
+            push_prompts=lambda files: [result.ref for result in self.prompts.push(files)],
+            import_items=lambda name, items, source: (
+                self.datasets.import_items(name, items, source=source).ref
+            ),
+        )
 
     @classmethod
     def open(

@@ -292,3 +292,30 @@ def report(
     """A run's report: HTML (tables and plots) or Markdown (for a pull-request comment)."""
     text = state.workspace().evals.render(run_id, baseline=baseline, form=form)
     emit_text(text, output, what=f"the {form} report")
+
+
+@eval_group.command(name="import-promptfoo")
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("--dataset", required=True, metavar="NAME", help="The dataset the tests become.")
+@click.option("--prompts-dir", default="prompts", show_default=True, help="Where prompts go.")
+@json_option
+@pass_state
+def import_promptfoo(
+    state: CliState, config: str, dataset: str, prompts_dir: str, as_json: bool
+) -> None:
+    """A promptfoo configuration as prompts, a dataset and scorers; says what did not map."""
+    found = state.workspace().import_promptfoo(config, dataset=dataset, prompts_dir=prompts_dir)
+    if as_json:
+        emit_json(found.to_dict())
+        return
+    click.echo(f"prompts: {', '.join(found.prompts)}")
+    click.echo(f"dataset: {found.dataset} ({found.items} items)")
+    scorers = " ".join(f"--scorer '{spec}'" for spec in found.scorers)
+    click.echo(f"scorers: {scorers or '(none)'}")
+    for what, count in found.unmapped.items():
+        click.echo(f"not mapped: {what} ({count}x)")
+    if found.prompts and found.scorers:
+        click.echo(
+            f"run it: steerwise eval run --target prompt:{found.prompts[0]}"
+            f" --dataset {found.dataset} {scorers}"
+        )

@@ -43,9 +43,13 @@ def build_scorers(specs: Sequence[str], build: BuildScorer) -> dict[str, Scorer]
 
 def _split(text: str) -> list[str]:
     """`text` split at commas outside brackets and quotes (so JSON lists stay whole)."""
-    parts, depth, quoted, current = [], 0, False, ""
+    parts, depth, quoted, escaped, current = [], 0, False, False, ""
     for char in text:
-        if char == '"':
+        if escaped:
+            escaped = False
+        elif char == "\\" and quoted:
+            escaped = True
+        elif char == '"':
             quoted = not quoted
         elif not quoted and char in "[{":
             depth += 1
