@@ -38,7 +38,7 @@ def triggers(source: str, flags: int = 0) -> frozenset[str] | None:
         return None
     if not parsed or not _at_word_start(*parsed[0]):
         return None
-    found = _starts(parsed[1:])
+    found = _starts(parsed[1:], FRAGMENT)
     return None if "" in found else frozenset(found)
 
 
@@ -48,41 +48,41 @@ def _at_word_start(op: Any, value: Any) -> bool:
     return op is sre.ASSERT_NOT and value[0] == -1 and list(value[1]) == _NOT_AFTER_WORD
 
 
-def _starts(items: Sequence[Any]) -> set[str]:
-    """Literal word fragments (at most FRAGMENT characters) that every match of `items`
-    begins with; "" stands for "nothing known"."""
-    if not items:
+def _starts(items: Sequence[Any], budget: int) -> set[str]:
+    """Literal word fragments (at most `budget` characters) that every match of `items`
+    begins with; "" stands for "nothing known" (or nothing more wanted)."""
+    if not items or budget == 0:
         return {""}
     (op, value), rest = items[0], items[1:]
     if op in _ZERO_WIDTH:
-        return _starts(rest)
+        return _starts(rest, budget)
     if op is sre.LITERAL:
-        return _after_literal(chr(value), rest)
+        return _after_literal(chr(value), rest, budget)
     expand = _EXPANSIONS.get(op)
-    return expand(value, rest) if expand else {""}
+    return expand(value, rest, budget) if expand else {""}
 
 
-def _after_literal(char: str, rest: Sequence[Any]) -> set[str]:
+def _after_literal(char: str, rest: Sequence[Any], budget: int) -> set[str]:
     if not _WORD_CHAR.fullmatch(char):
         return {""}
-    return {(char + tail)[:FRAGMENT] for tail in _starts(rest)}
+    return {char + tail for tail in _starts(rest, budget - 1)}
 
 
-def _group(value: Any, rest: Sequence[Any]) -> set[str]:
-    return _starts([*value[-1], *rest])
+def _group(value: Any, rest: Sequence[Any], budget: int) -> set[str]:
+    return _starts([*value[-1], *rest], budget)
 
 
-def _branch(value: Any, rest: Sequence[Any]) -> set[str]:
-    return set().union(*(_starts([*branch, *rest]) for branch in value[1]))
+def _branch(value: Any, rest: Sequence[Any], budget: int) -> set[str]:
+    return set().union(*(_starts([*branch, *rest], budget) for branch in value[1]))
 
 
-def _repeat(value: Any, rest: Sequence[Any]) -> set[str]:
+def _repeat(value: Any, rest: Sequence[Any], budget: int) -> set[str]:
     low, _, body = value
-    once = _starts(list(body))  # what follows a repeat is not read: it may repeat again
-    return once | _starts(rest) if low == 0 else once
+    once = _starts(list(body), budget)  # what follows a repeat is not read: it may repeat
+    return once | _starts(rest, budget) if low == 0 else once
 
 
-_EXPANSIONS: dict[Any, Callable[[Any, Sequence[Any]], set[str]]] = {
+_EXPANSIONS: dict[Any, Callable[[Any, Sequence[Any], int], set[str]]] = {
     sre.SUBPATTERN: _group,
     sre.BRANCH: _branch,
     sre.MAX_REPEAT: _repeat,
