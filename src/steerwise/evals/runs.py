@@ -5,7 +5,8 @@ prompt, through the whole request path, so each item leaves a trace) for every i
 at a time (`concurrency` threads), and stores each item's result as soon as it is scored:
 a run stopped by Ctrl-C or a crash keeps its finished items, and `resume` finishes it
 without asking again. An answer already produced by an earlier run of the same release over
-the same dataset version is reused (`cached`) unless `reuse=False`, and `rescore` adds
+the same dataset version is reused (`cached`) unless `reuse=False` (a prompt target pins no
+model, so its answers are never reused), and `rescore` adds
 scorers to a finished run from its stored answers: adding a scorer never re-runs the model.
 `score_predictions` judges answers produced elsewhere (`{"id", "output"}` lines) and records
 them as a run like any other.
@@ -277,6 +278,9 @@ class EvalRuns:
         try:
             job = _Job(info, judges, cache, counter)
             self._answer_all(job, pending, concurrency)
+        except Exception:
+            self._close(info.id, "interrupted")  # resumable; the error is not ours to hide
+            raise
         except KeyboardInterrupt:
             self._close(info.id, "interrupted")
             raise EvalInterrupted(
@@ -330,8 +334,9 @@ class EvalRuns:
         )
 
     def _cache(self, info: EvalRunInfo) -> dict[str, ItemResult]:
-        """Answers of earlier runs of the same release over the same dataset version."""
-        if not info.release:
+        """Answers of earlier runs of the same release over the same dataset version (a
+        release pins its model; a prompt target does not, so its answers are not reused)."""
+        if not info.release_id:
             return {}
         with self._store.read() as tx:
             rows = tx.evals.cached_results(info.release, info.release_id, info.dataset)
