@@ -41,6 +41,7 @@ from steerwise.retrieval import (
     search,
 )
 from steerwise.review import ReviewQueue
+from steerwise.review.fill import from_regressions
 from steerwise.settings import (
     CONFIG_FILE,
     DATABASE_FILE,
@@ -131,7 +132,7 @@ class Workspace:
             models=lambda: self.models,
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
-        self.reviews = ReviewQueue(store, pending=self.policies.flags.flush)
+        self.reviews = ReviewQueue(store, actor=self.actor, pending=self.policies.flags.flush)
         self.datasets = DatasetRegistry(
             store, actor=self.actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
         )
@@ -257,6 +258,18 @@ class Workspace:
             ask=lambda ref, variables, model: self.runner.run(ref, variables, model=model).answer,
         )
         return build_scorer(name, settings, services)
+
+    def review_regressions(
+        self, baseline: str, candidate: str, *, queue: str, required_reviews: int = 1
+    ) -> int:
+        """Queue for review every item that regressed from run `baseline` to `candidate`."""
+        comparison = self.evals.compare(baseline, candidate)
+        report = self.evals.report(candidate)
+        items = self.datasets.get(report.run.dataset).spec.items
+        rows = from_regressions(
+            comparison, report, items, queue=queue, required_reviews=required_reviews
+        )
+        return self.reviews.enqueue(rows)
 
     def import_promptfoo(
         self, config: str | Path, *, dataset: str, prompts_dir: str | Path = "prompts"

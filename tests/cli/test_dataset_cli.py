@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from steerwise import Workspace
+from steerwise.store.records import ReviewRow
 from tests.cli.runner import steerwise
 
 ROWS = [
@@ -103,3 +105,34 @@ def test_compare_and_gate_with_exit_codes_and_junit(ws: Path) -> None:
         cwd=ws,
     )  # fmt: skip
     assert wrong.code == 2 and "is not METRIC OP NUMBER" in wrong.err
+
+
+def test_review_a_queue_from_the_command_line(ws: Path) -> None:
+    with Workspace.open(ws) as workspace:  # an item as `review fill` queues it
+        payload = {"variables": {"question": "Refunds?"}, "output": "Ten days."}
+        row = ReviewRow(
+            "2026-12-01T00:00:00Z",
+            "review.trace",
+            "bot@production",
+            "sampled 1",
+            payload,
+            "sampled",
+        )
+        assert workspace.reviews.enqueue([row]) == 1
+    queues = steerwise("review", "queue", "--json", cwd=ws).json()
+    assert queues == [{"queue": "sampled", "open": 1, "done": 0}]
+    shown = steerwise("review", "next", "sampled", cwd=ws)
+    assert "output: Ten days." in shown.out and 'variables: {"question": "Refunds?"}' in shown.out
+    item_id = shown.out.split()[2]
+    wrong = steerwise("review", "submit", item_id, "--verdict", "correct", cwd=ws)
+    assert wrong.code == 2 and "a correction goes with the verdict 'correct'" in wrong.err
+    done = steerwise(
+        "review", "submit", item_id, "--verdict", "correct", "--correction", "Five days.",
+        "--score", "helpful=4", cwd=ws,
+    )  # fmt: skip
+    assert done.code == 0 and "correct by user:" in done.out
+    assert "nothing left to review in sampled" in steerwise("review", "next", "sampled", cwd=ws).out
+    stats = steerwise("review", "stats", "--json", cwd=ws).json()
+    assert stats["verdicts"] == {"correct": 1}
+    made = steerwise("dataset", "from-reviews", "reviewed", "--queue", "sampled", cwd=ws)
+    assert made.out.startswith("reviewed@1  new  (1 items")

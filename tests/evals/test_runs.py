@@ -225,3 +225,26 @@ def test_a_dataset_from_traces_replays_what_was_asked(ws: Workspace, upstream: F
         ws.datasets.import_traces("none", traces, source="traces", outcome="block")
     report = ws.evals.run("bot@production", "replay", ["exact_match"], reuse=False)
     assert report.summary[0].mean == 1.0 and report.summary[0].scored == 1
+
+
+def test_regressed_items_go_to_review_with_both_answers(
+    ws: Workspace, upstream: FaultServer
+) -> None:
+    baseline = ws.evals.run("bot@production", "qa", ["exact_match"])
+    candidate_release = ws.releases.create(
+        "bot", PinRequest("p@1", model="scripted", params={"max_tokens": "20"})
+    )
+    upstream.default = ok("Two weeks.")
+    candidate = ws.evals.run(candidate_release.ref, "qa", ["exact_match"])
+    assert ws.review_regressions(baseline.run.id, candidate.run.id, queue="regressions") == 3
+    item = ws.reviews.next("regressions")
+    assert item is not None and item.origin == "review.eval"
+    assert item.reason == "regressed: exact_match 1.00 -> 0.00"
+    payload = item.payload
+    assert (payload["item_id"], payload["output"], payload["baseline_output"]) == (
+        "exact",
+        "Two weeks.",
+        ANSWER,
+    )
+    assert payload["variables"] == {"question": "Refund time?"}
+    assert ws.traces.get(payload["trace_id"]).output == "Two weeks."

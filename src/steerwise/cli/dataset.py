@@ -158,3 +158,20 @@ def from_traces(
         return
     count = len(workspace.datasets.get(result.ref).spec.items)
     click.echo(f"{result.ref}  {result.status}  ({count} items from {result.source})")
+
+
+@dataset.command(name="from-reviews")
+@click.argument("name")
+@click.option("--queue", help="Only this review queue.")
+@json_option
+@pass_state
+def from_reviews(state: CliState, name: str, queue: str | None, as_json: bool) -> None:
+    """Reviewed requests with a settled answer (a correction, or an approved answer) as a new
+    version of NAME."""
+    workspace = state.workspace()
+    items = workspace.reviews.dataset_items(queue=queue)
+    result = workspace.datasets.import_items(name, items, source=f"reviews of {queue or 'all'}")
+    if as_json:
+        emit_json(result)
+        return
+    click.echo(f"{result.ref}  {result.status}  ({len(items)} items from {result.source})")

@@ -1,4 +1,4 @@
-"""`steerwise policy ...`, `steerwise guard check|decisions` and `steerwise review list`."""
+"""`steerwise policy ...` and `steerwise guard check|decisions`."""
 
 from __future__ import annotations
 
@@ -122,25 +122,3 @@ def _print_decision(decision: Decision) -> None:
         click.echo(f"message: {decision.message}")
     if decision.text:
         click.echo(f"text: {decision.text}")
-
-
-@click.group()
-def review() -> None:
-    """The queue of items waiting for a person (flagged by guardrails, failed rails)."""
-
-
-@review.command(name="list")
-@click.option("--status", default="open", show_default=True, help="Status to show; 'all' for any.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
-@json_option
-@pass_state
-def list_reviews(state: CliState, status: str, limit: int, as_json: bool) -> None:
-    """Review items, newest first."""
-    items = state.workspace().reviews.items(status=None if status == "all" else status, limit=limit)
-    if as_json:
-        emit_json(items)
-        return
-    emit_table(
-        ["ID", "CREATED", "ORIGIN", "SUBJECT", "REASON", "STATUS"],
-        [(i.id, i.created_at[:19], i.origin, i.subject, i.reason, i.status) for i in items],
-    )

@@ -13,12 +13,13 @@ from steerwise.cli.dataset import dataset
 from steerwise.cli.demo import demo
 from steerwise.cli.evals import eval_group
 from steerwise.cli.graph import graph
-from steerwise.cli.guard import guard, policy, review
+from steerwise.cli.guard import guard, policy
 from steerwise.cli.keys import keys
 from steerwise.cli.knowledge import index, search_command, sources
 from steerwise.cli.models import models, run
 from steerwise.cli.prompt import prompt
 from steerwise.cli.releases import deploy, release, rollback
+from steerwise.cli.review import review
 from steerwise.cli.serve import serve
 from steerwise.cli.traces import traces
 from steerwise.cli.workspace import init

@@ -85,6 +85,8 @@ class DatasetRegistry(VersionedRegistry[DatasetSpec]):
         self, name: str, items: list[DatasetItem], *, source: str, description: str = ""
     ) -> PushResult:
         """Store `items` as a new version of `name` (built in code, from traces or reviews)."""
+        if not items:
+            raise BadInputError(f"dataset {name!r}: no items to import ({source})")
         try:
             spec = DatasetSpec(name=name, description=description, items=items)
         except ValidationError as error:

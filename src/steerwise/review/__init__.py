@@ -1,5 +1,5 @@
-"""Human review: the queue of items waiting for a person."""
+"""Human review: queues of items waiting for a person, verdicts, agreement."""
 
-from steerwise.review.queue import ReviewItem, ReviewQueue
+from steerwise.review.queue import ReviewItem, ReviewQueue, Verdict
 
-__all__ = ["ReviewItem", "ReviewQueue"]
+__all__ = ["ReviewItem", "ReviewQueue", "Verdict"]

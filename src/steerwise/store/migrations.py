@@ -304,6 +304,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             )""",
         ),
     ),
+    Migration(
+        12,
+        "review queues and verdicts",
+        (
+            "ALTER TABLE review_items ADD COLUMN queue TEXT NOT NULL DEFAULT 'guardrails'",
+            "ALTER TABLE review_items ADD COLUMN required_reviews INTEGER NOT NULL DEFAULT 1",
+            "CREATE INDEX review_items_by_queue ON review_items (queue, status, id)",
+            """CREATE TABLE review_verdicts (
+                id {serial},
+                item_id INTEGER NOT NULL,
+                reviewer TEXT NOT NULL,
+                verdict TEXT NOT NULL,
+                correction TEXT,
+                rubric_json TEXT NOT NULL,
+                note TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                UNIQUE (item_id, reviewer)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

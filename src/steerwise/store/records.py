@@ -281,26 +281,40 @@ class AuditRecords:
 
 @dataclass(frozen=True)
 class ReviewRow:
-    """One item for review as stored: when, where from, about what, why, and its payload."""
+    """One item for review as stored: when, where from, about what, why, its payload, the
+    queue it waits in and how many reviewers must judge it."""
 
     created_at: str
     origin: str
     subject: str
     reason: str
     payload: Any
+    queue: str = "guardrails"
+    required_reviews: int = 1
 
 
 class ReviewRecords:
     """Rows of `review_items`: things waiting for a person (flagged answers, rail failures)."""
 
-    _COLUMNS = "id, created_at, origin, subject, reason, payload_json, status"
+    _COLUMNS = (
+        "id, created_at, origin, subject, reason, payload_json, status, queue, required_reviews"
+    )
 
     def __init__(self, session: Session) -> None:
         self._session = session
 
     def add_many(self, items: Sequence[ReviewRow]) -> None:
         """Queue items, open, many rows per statement."""
-        columns = ("created_at", "origin", "subject", "reason", "payload_json", "status")
+        columns = (
+            "created_at",
+            "origin",
+            "subject",
+            "reason",
+            "payload_json",
+            "status",
+            "queue",
+            "required_reviews",
+        )
         rows = [
             (
                 item.created_at,
@@ -309,17 +323,82 @@ class ReviewRecords:
                 item.reason,
                 _dump_record(item.payload),
                 "open",
+                item.queue,
+                item.required_reviews,
             )
             for item in items
         ]
         insert_many(self._session, "review_items", columns, rows)
 
-    def items(self, *, status: str | None, limit: int) -> list[Row]:
-        """Up to `limit` items (of one status, if given), newest first."""
-        where = " WHERE status = :status" if status else ""
+    def items(self, *, status: str | None, limit: int, queue: str | None = None) -> list[Row]:
+        """Up to `limit` items (of one status and queue, if given), newest first."""
+        where = [
+            clause
+            for clause, value in (("status = :status", status), ("queue = :queue", queue))
+            if value
+        ]
+        sql_where = f" WHERE {' AND '.join(where)}" if where else ""
         return self._session.all(
-            f"SELECT {self._COLUMNS} FROM review_items{where} ORDER BY id DESC LIMIT :limit",
-            {"status": status, "limit": limit} if status else {"limit": limit},
+            f"SELECT {self._COLUMNS} FROM review_items{sql_where} ORDER BY id DESC LIMIT :limit",
+            {"status": status, "queue": queue, "limit": limit},
+        )
+
+    def get(self, item_id: int) -> Row | None:
+        """One item."""
+        rows = self._session.all(
+            f"SELECT {self._COLUMNS} FROM review_items WHERE id = :id", {"id": item_id}
+        )
+        return rows[0] if rows else None
+
+    def next_for(self, queue: str, reviewer: str) -> Row | None:
+        """The oldest open item of `queue` that `reviewer` has not judged."""
+        rows = self._session.all(
+            f"SELECT {self._COLUMNS} FROM review_items i WHERE queue = :queue"
+            " AND status = 'open' AND NOT EXISTS (SELECT 1 FROM review_verdicts v"
+            " WHERE v.item_id = i.id AND v.reviewer = :reviewer) ORDER BY id LIMIT 1",
+            {"queue": queue, "reviewer": reviewer},
+        )
+        return rows[0] if rows else None
+
+    def queues(self) -> list[Row]:
+        """(queue, status, count) of every queue."""
+        return self._session.all(
+            "SELECT queue, status, COUNT(*) FROM review_items GROUP BY queue, status"
+            " ORDER BY queue, status"
+        )
+
+    def set_status(self, item_id: int, status: str) -> None:
+        """Mark an item `open` or `done`."""
+        self._session.execute(
+            "UPDATE review_items SET status = :status WHERE id = :id",
+            {"id": item_id, "status": status},
+        )
+
+    def add_verdict(self, verdict: dict[str, Any]) -> None:
+        """Store one reviewer's verdict on an item."""
+        self._session.execute(
+            "INSERT INTO review_verdicts (item_id, reviewer, verdict, correction, rubric_json,"
+            " note, created_at) VALUES (:item_id, :reviewer, :verdict, :correction, :rubric,"
+            " :note, :at)",
+            {**verdict, "rubric": _dump(verdict["rubric"])},
+        )
+
+    def verdicts(self, *, item_id: int | None = None, queue: str | None = None) -> list[Row]:
+        """(item id, reviewer, verdict, correction, rubric JSON, note, time), oldest first."""
+        where: list[str] = []
+        params: dict[str, Any] = {}
+        if item_id is not None:
+            where.append("v.item_id = :item")
+            params["item"] = item_id
+        if queue is not None:
+            where.append("i.queue = :queue")
+            params["queue"] = queue
+        sql_where = f" WHERE {' AND '.join(where)}" if where else ""
+        return self._session.all(
+            "SELECT v.item_id, v.reviewer, v.verdict, v.correction, v.rubric_json, v.note,"
+            " v.created_at FROM review_verdicts v JOIN review_items i ON i.id = v.item_id"
+            f"{sql_where} ORDER BY v.id",
+            params,
         )
 
 
