@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean
+.PHONY: demo test lint typecheck unit bench clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-unit: $(STAMP)
+# The review page is tested in a real Chromium (the Debian package; Playwright drives it).
+browser:
+	@command -v chromium >/dev/null || apt-get install -y --no-install-recommends chromium
+
+unit: $(STAMP) browser
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
 test: lint typecheck unit

@@ -50,6 +50,7 @@ from steerwise.server.openai_format import (
     completion_chunks,
     error_body,
 )
+from steerwise.server.review_api import review_router
 from steerwise.workspace import Workspace
 
 MAX_BODY_BYTES = 1_000_000
@@ -65,6 +66,7 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
         return permit(workspace.keys, action)
 
     app.include_router(api_router(workspace, allowed))
+    app.include_router(review_router(workspace, allowed))
 
     @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(allowed("read"))])
     def prometheus() -> str:

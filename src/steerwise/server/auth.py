@@ -1,8 +1,9 @@
 """Authentication and permission checks for the gateway.
 
 `Authenticate` (ASGI middleware) reads `Authorization: Bearer <key>` on every request but
-`/healthz`; while keys exist, a missing, unknown or revoked key is a 401. The caller's key
-goes into the request state, and everything the request changes is audited as that key.
+`/healthz` and the static `/review` page; while keys exist, a missing, unknown or revoked
+key is a 401. The caller's key goes into the request state, and everything the request
+changes is audited as that key.
 `permit(keys, action)` is the route dependency that refuses (403, audited) a role that may
 not take the route's action.
 """
@@ -22,7 +23,9 @@ from steerwise.core.errors import AuthenticationError
 from steerwise.server.metrics import Metrics
 from steerwise.server.openai_format import error_body
 
-OPEN_PATHS = frozenset({"/healthz"})
+OPEN_PATHS = frozenset({"/healthz", "/review"})
+"""Paths that need no key: the health check, and the reviewer's page (static: it holds no
+data and asks for a key itself)."""
 
 
 class Authenticate:
