@@ -48,7 +48,9 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         ": 3 items, each with its trace",
         "context_recall                       mean ",
         "3 of 3 answers reused: adding a scorer never re-runs the model",
-        "intact: True, 23 events",
+        "queued 2 items in sampled",
+        "reviewed@1  new  (the correction is the item's reference)",
+        "intact: True, 25 events",
     ):
         assert expected in out, expected
     again = steerwise("demo", "--dir", "tour", cwd=tmp_path)

@@ -16,6 +16,7 @@ from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.policy import Policy
 from steerwise.releases import PinRequest, Release, release_id
 from steerwise.retrieval import cited_documents, find_citations, number_context
+from steerwise.review.fill import TraceRule
 from steerwise.settings import CONFIG_FILE
 from steerwise.workspace import Workspace
 
@@ -267,6 +268,29 @@ def _evaluation(ws: Workspace, pack: Path, say: Say) -> None:
     say("$ steerwise eval run ... --scorer rouge_l   (same release, same dataset version)")
     count = len(again.results)
     say(f"  {reused} of {count} answers reused: adding a scorer never re-runs the model")
+    _review(ws, say)
+
+
+def _review(ws: Workspace, say: Say) -> None:
+    traces = ws.traces.items(target="support-bot@production", limit=2)
+    queued = ws.reviews.fill_from_traces(traces, queue="sampled", rule=TraceRule(share=1.0))
+    say("$ steerwise review fill --queue sampled --deployment support-bot@production --sample 1")
+    say(f"  queued {queued} items in sampled")
+    item = ws.reviews.next("sampled")
+    if item is None:
+        return
+    say(f"$ steerwise review next sampled   -> item {item.id}: {item.reason}")
+    correction = "Refunds reach your original payment method within 5 business days."
+    ws.reviews.submit(item.id, "correct", correction=correction, rubric={"helpful": 2})
+    say(
+        f'$ steerwise review submit {item.id} --verdict correct --correction "{correction[:40]}..."'
+    )
+    made = ws.datasets.import_items(
+        "reviewed", ws.reviews.dataset_items(queue="sampled"), source="reviews of sampled"
+    )
+    say("$ steerwise dataset from-reviews reviewed --queue sampled")
+    say(f"  {made.ref}  {made.status}  (the correction is the item's reference)")
+    say("$ steerwise serve   -> a reviewer works the queue at /review with the keys a, r, c")
 
 
 def _pins(found: Release) -> str:
@@ -298,7 +322,7 @@ TOUR: tuple[Step, ...] = (
     Step("Guardrails: a versioned policy checks what goes in and comes out", _guardrails),
     Step("A release pins every part; deploy and roll back all at once", _releases),
     Step("Each request is a trace; API keys with roles guard the gateway", _traces_and_keys),
-    Step("Evaluation: a versioned dataset, a run with scorers, answers reused", _evaluation),
+    Step("Evaluation: a dataset, a run with scorers, reuse, and human review", _evaluation),
     Step("Every change is in a hash-chained audit log", _audit),
 )
 
