@@ -15,7 +15,7 @@ from steerwise.core.evals import DatasetItem, EvalReport, EvalRunInfo, ItemResul
 from steerwise.evals.compare import compare
 from steerwise.evals.gates import check_gate, junit_xml, parse_rule
 from steerwise.evals.reports import render_report
-from steerwise.evals.runs import summarise
+from steerwise.evals.scoring import summarise
 from steerwise.evals.stats import mcnemar_exact, paired_bootstrap
 
 ITEMS = [

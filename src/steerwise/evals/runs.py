@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -38,14 +38,13 @@ from steerwise.core.evals import (
     EvalReport,
     EvalRunInfo,
     ItemResult,
-    Score,
-    ScorerSummary,
 )
 from steerwise.evals.compare import Comparison, compare
 from steerwise.evals.datasets import DatasetRegistry
 from steerwise.evals.gates import GateResult, check_gate
 from steerwise.evals.reports import render_report
 from steerwise.evals.scorers import Scorer
+from steerwise.evals.scoring import judge_all, read_predictions, summarise
 from steerwise.evals.specs import BuildScorer, build_scorers
 from steerwise.evals.stats import DEFAULT_RESAMPLES, DEFAULT_SEED
 from steerwise.guardrails.context import context_from_hits
@@ -135,7 +134,10 @@ class EvalRuns:
         items = {item.id: item for item in self._datasets.get(info.dataset).spec.items}
         for result in self._results(info.id):
             if result.error is None:
-                scores = {**result.scores, **_judge(judges, result.sample(items[result.item_id]))}
+                scores = {
+                    **result.scores,
+                    **judge_all(judges, result.sample(items[result.item_id])),
+                }
                 self._store_result(info.id, replace(result, scores=scores))
         with self._store.write() as tx:
             tx.evals.set_scorers(info.id, [*info.scorers, *added])
@@ -158,7 +160,7 @@ class EvalRuns:
                 result = ItemResult(item.id, "", error="no prediction for this item")
             else:
                 result = ItemResult(item.id, found)
-                result = replace(result, scores=_judge(judges, result.sample(item)))
+                result = replace(result, scores=judge_all(judges, result.sample(item)))
             self._store_result(info.id, _scrubbed(result))
         return self._close(info.id, "finished")
 
@@ -310,7 +312,7 @@ class EvalRuns:
     def _one(self, job: _Job, item: DatasetItem) -> None:
         result = job.cache.get(item.id) or self._ask(job.info.target, item)
         if result.error is None:
-            result = replace(result, scores=_judge(job.judges, result.sample(item)))
+            result = replace(result, scores=judge_all(job.judges, result.sample(item)))
         self._store_result(job.info.id, _scrubbed(result))
         job.counter.step()
 
@@ -386,51 +388,6 @@ class _Counter:
             self.done += 1
             if self._progress is not None:
                 self._progress(self.done, self._total)
-
-
-def summarise(scorers: Iterable[str], results: Sequence[ItemResult]) -> list[ScorerSummary]:
-    """Each scorer's mean and pass rate over the items it judged, and its error count."""
-    summaries = []
-    for scorer in scorers:
-        found = [result.scores[scorer] for result in results if scorer in result.scores]
-        scored = [score for score in found if isinstance(score, Score)]
-        mean = sum(s.value for s in scored) / len(scored) if scored else None
-        rate = sum(s.passed for s in scored) / len(scored) if scored else None
-        summaries.append(ScorerSummary(scorer, mean, rate, len(scored), len(found) - len(scored)))
-    return summaries
-
-
-def read_predictions(path: str | Path) -> dict[str, str]:
-    """`{"id", "output"}` per line of a JSONL file; a bad line is named."""
-    file = Path(path)
-    if not file.is_file():
-        raise BadInputError(f"{path}: no such file")
-    found: dict[str, str] = {}
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise BadInputError(f"{path}:{number}: not valid JSON: {error.msg}") from None
-        if not isinstance(row, dict) or not isinstance(row.get("id"), str):
-            raise BadInputError(f"{path}:{number}: each line needs a text 'id'")
-        if not isinstance(row.get("output"), str):
-            raise BadInputError(f"{path}:{number}: 'output' must be text")
-        if row["id"] in found:
-            raise BadInputError(f"{path}:{number}: duplicate id {row['id']!r}")
-        found[row["id"]] = row["output"]
-    return found
-
-
-def _judge(judges: Mapping[str, Scorer], sample: Any) -> dict[str, Score | str]:
-    verdicts: dict[str, Score | str] = {}
-    for name, judge in judges.items():
-        try:
-            verdicts[name] = judge.score(sample)
-        except Exception as failure:  # one scorer failing on one item must not stop the run
-            verdicts[name] = f"{type(failure).__name__}: {failure}"
-    return verdicts
 
 
 def _scrubbed(result: ItemResult) -> ItemResult:
