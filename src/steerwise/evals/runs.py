@@ -80,7 +80,6 @@ class EvalRuns:
         self._resolve = resolve
         self._answer = answer
         self._scorer = scorer
-        self._write_lock = threading.Lock()
 
     # -- running -------------------------------------------------------------------------
 
@@ -350,7 +349,7 @@ class EvalRuns:
         return found
 
     def _store_result(self, run_id: str, result: ItemResult) -> None:
-        with self._write_lock, self._store.write() as tx:
+        with self._store.write() as tx:  # the store serialises writers
             tx.evals.put_result(run_id, result.item_id, result.to_dict(), at=utc_now())
 
     def _results(self, run_id: str) -> list[ItemResult]:

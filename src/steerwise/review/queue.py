@@ -178,10 +178,11 @@ class ReviewQueue:
             utc_now(),
         )
         with self._store.write() as tx:
-            if any(row[1] == found.reviewer for row in tx.reviews.verdicts(item_id=item_id)):
+            earlier = tx.reviews.verdicts(item_id=item_id)
+            if any(row[1] == found.reviewer for row in earlier):
                 raise ConflictError(f"{found.reviewer} has already judged review item {item_id}")
             tx.reviews.add_verdict(vars(found) | {"at": found.created_at})
-            given = len(tx.reviews.verdicts(item_id=item_id))
+            given = len(earlier) + 1
             if given >= item.required_reviews:
                 tx.reviews.set_status(item_id, "done")
             after = {"verdict": verdict, "corrected": correction is not None, "verdicts": given}

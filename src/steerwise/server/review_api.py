@@ -37,10 +37,11 @@ def review_router(workspace: Workspace, permit: Permit) -> APIRouter:
     """The review routes and page, each API route behind its action's permission."""
     router = APIRouter()
     reviews = workspace.reviews
+    page_html = files("steerwise.server").joinpath("static/review.html").read_text("utf-8")
 
     @router.get(REVIEW_PAGE, response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:
-        return files("steerwise.server").joinpath("static/review.html").read_text("utf-8")
+        return page_html
 
     @router.get("/api/review/queues", dependencies=[Depends(permit("read"))])
     def queues() -> Any:
