@@ -4,30 +4,39 @@ from __future__ import annotations
 
 import getpass
 import shutil
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 from steerwise.access import KeyRing
+from steerwise.advisor.comparison import Advisor
 from steerwise.audit import AuditLog
 from steerwise.core import environment
 from steerwise.core.actors import Actor
 from steerwise.core.audit import AuditEntry
 from steerwise.core.errors import BadInputError, ConflictError, NotFoundError
+from steerwise.core.evals import DatasetItem
 from steerwise.core.guardrails import CheckContext
 from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams
 from steerwise.core.releases import ReleaseSpec
 from steerwise.core.traces import TraceParent
+from steerwise.core.versioning import PushResult
 from steerwise.evals.datasets import DatasetRegistry
 from steerwise.evals.promptfoo import Imported, import_promptfoo
 from steerwise.evals.runs import EvalRuns
 from steerwise.evals.scorers import Scorer, ScorerServices, build_scorer
+from steerwise.finetune.building import BuildOptions, Rendered
+from steerwise.finetune.datasets import TrainingSets
+from steerwise.finetune.jobs import FineTuning
+from steerwise.finetune.sources import gather
 from steerwise.graph import KnowledgeGraph
 from steerwise.guardrails.registry import PolicyRegistry
 from steerwise.models import ModelRegistry
+from steerwise.models.versions import ModelVersions
 from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
 from steerwise.pipeline.request import Answer, RequestRunner, Streamed, Target
@@ -107,8 +116,18 @@ class Workspace:
         self.prompts = PromptRegistry(
             store, actor=self.actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
         )
+        self.model_versions = ModelVersions(
+            store,
+            actor=self.actor,
+            root=root,
+            named=settings.models,
+            label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
+        )
         self.models = ModelRegistry(
-            settings.models, root=root, default_model=settings.workspace.default_model
+            settings.models,
+            root=root,
+            default_model=settings.workspace.default_model,
+            versions=self.model_versions,
         )
         self.runner = PromptRunner(self.prompts, self.models)
         self.sources = SourceLibrary(store, actor=self.actor, root=root)
@@ -135,6 +154,18 @@ class Workspace:
         self.reviews = ReviewQueue(store, actor=self.actor, pending=self.policies.flags.flush)
         self.datasets = DatasetRegistry(
             store, actor=self.actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
+        )
+        self.training_sets = TrainingSets(
+            store, actor=self.actor, label_cache_ttl_s=settings.prompts.label_cache_ttl_s
+        )
+        self.finetune = FineTuning(
+            store,
+            actor=self.actor,
+            root=root,
+            artifacts=root / STATE_DIR / "artifacts",
+            training_sets=self.training_sets,
+            versions=self.model_versions,
+            model_config=self.models.config,
         )
         self.evals = EvalRuns(
             store,
@@ -171,6 +202,15 @@ class Workspace:
             accepts=self.prompts.accepts_variable,
             check_variables=self.prompts.check_variables,
             record=self.traces.record,
+        )
+        self.advisor = Advisor(
+            evals=self.evals,
+            datasets=self.datasets,
+            releases=self.releases,
+            traces=self.traces,
+            versions=self.model_versions,
+            index=self.index,
+            sources=self.sources,
         )
 
     def search(
@@ -248,6 +288,67 @@ class Workspace:
             model=model,
             params=params,
         )
+
+    def build_training_set(
+        self,
+        name: str,
+        *,
+        datasets: Sequence[str] = (),
+        queues: Sequence[str] = (),
+        prompt: str | None = None,
+        release: str | None = None,
+        options: BuildOptions | None = None,
+        description: str = "",
+    ) -> PushResult:
+        """A new version of training set `name` from dataset versions and review queues.
+        Each item is rendered by `prompt`, or by the release (or deployment) `release` with
+        the context it retrieves, the answer citing its passage (retrieval-augmented rows);
+        by default its question is the user message."""
+        sources = gather(
+            self.datasets,
+            datasets,
+            reviews=lambda queue: self.reviews.dataset_items(queue=queue),
+            queues=queues,
+        )
+        options = options or BuildOptions()
+        if release is not None:
+            options = self._release_rendering(release, options)
+        elif prompt is not None:
+            pinned = self.prompts.get(prompt).ref
+            options = replace(
+                options,
+                prompt=pinned,
+                render=lambda item: Rendered(self.prompts.render(pinned, item.variables).messages),
+            )
+        return self.training_sets.build(name, sources, options, description=description)
+
+    def _release_rendering(self, release: str, options: BuildOptions) -> BuildOptions:
+        target = self.resolve_target(release)
+
+        def render(item: DatasetItem) -> Rendered:
+            messages, hits = self.requests.messages(target, item.variables)
+            return Rendered(messages, tuple(hit.doc_id for hit in hits))
+
+        return replace(
+            options,
+            render=render,
+            prompt=target.spec.prompt,
+            snapshot=target.spec.snapshot,
+            cite=True,
+        )
+
+    def model_eval_runs(self, ref: str) -> list[str]:
+        """The eval runs (newest first) whose release pinned the registered model `ref`."""
+        pinned = self.model_versions.find(ref).ref
+        found = []
+        for info in self.evals.runs(limit=10_000):
+            try:
+                model = self.releases.get(info.release).spec.model
+            except BadInputError:  # a prompt target, or a release of another kind
+                continue
+            if model == pinned:
+                found.append(info.id)
+        return found
 
     def scorer(self, name: str, settings: Mapping[str, Any] | None = None) -> Scorer:
         """The evaluation scorer `name` with `settings`, on this workspace's embedder and

@@ -55,7 +55,7 @@ def run(
     as_json: bool,
 ) -> None:
     """Answer every item through the whole request path (each leaves a trace) and score it."""
-    with _progress() as progress:
+    with progress_bar() as progress:
         report = state.workspace().evals.run(
             target, dataset, scorers, concurrency=concurrency, reuse=not no_reuse, progress=progress
         )
@@ -69,7 +69,7 @@ def run(
 @pass_state
 def resume(state: CliState, run_id: str, concurrency: int, as_json: bool) -> None:
     """Finish a run stopped by Ctrl-C or a crash (finished items are kept)."""
-    with _progress() as progress:
+    with progress_bar() as progress:
         report = state.workspace().evals.resume(run_id, concurrency=concurrency, progress=progress)
     _emit(report, as_json)
 
@@ -173,14 +173,18 @@ def _figure(value: float | None) -> str:
 
 
 @contextmanager
-def _progress() -> Iterator[Progress]:
-    """A progress bar on stderr (items done of the run), drawn by whichever thread finishes."""
+def progress_bar(label: str = "eval") -> Iterator[Progress]:
+    """A progress bar on stderr (items done of the run), drawn by whichever thread finishes;
+    a new bar for each run when several follow one another."""
     bar: Any = None  # click's ProgressBar, made when the total is known
 
     def update(done: int, total: int) -> None:
         nonlocal bar
+        if bar is not None and (done < bar.pos or total != bar.length):
+            bar.__exit__(None, None, None)
+            bar = None
         if bar is None:
-            bar = click.progressbar(length=total, label="eval", file=sys.stderr)
+            bar = click.progressbar(length=total, label=label, file=sys.stderr)
             bar.__enter__()
         bar.update(done - bar.pos)
 

@@ -7,11 +7,13 @@ import traceback
 
 import click
 
+from steerwise.cli.advise import advise
 from steerwise.cli.audit import audit
 from steerwise.cli.context import CliState
 from steerwise.cli.dataset import dataset
 from steerwise.cli.demo import demo
 from steerwise.cli.evals import eval_group
+from steerwise.cli.finetune import finetune
 from steerwise.cli.graph import graph
 from steerwise.cli.guard import guard, policy
 from steerwise.cli.keys import keys
@@ -63,6 +65,8 @@ for command in (
     traces,
     dataset,
     eval_group,
+    finetune,
+    advise,
     serve,
     keys,
     audit,

@@ -12,6 +12,7 @@ import click
 from steerwise.cli.context import CliState, json_option, pass_state
 from steerwise.cli.output import emit_json, emit_table
 from steerwise.cli.variables import collect_variables
+from steerwise.cli.versioned import add_versioned_commands
 from steerwise.core.jsonable import to_plain
 from steerwise.core.models import StreamDelta
 from steerwise.pipeline import RunResult
@@ -189,3 +190,78 @@ def _summary(result: RunResult) -> dict[str, object]:
         "cost_usd": answer.cost_usd,
         "attempts": to_plain(answer.attempts),
     }
+
+
+add_versioned_commands(
+    models,
+    "model",
+    lambda workspace: workspace.model_versions,
+    only=("diff", "label", "rollback", "history"),
+)
+
+
+@models.command()
+@click.argument("name", required=False)
+@json_option
+@pass_state
+def versions(state: CliState, name: str | None, as_json: bool) -> None:
+    """Registered (fine-tuned) models, or with NAME every version of one with its lineage."""
+    registry = state.workspace().model_versions
+    if name is None:
+        summaries = registry.summaries()
+        if as_json:
+            emit_json(summaries)
+            return
+        emit_table(
+            ["NAME", "LATEST", "LABELS", "DESCRIPTION"],
+            [(s.name, s.latest_version, _labels(s.labels), s.description) for s in summaries],
+        )
+        return
+    history = registry.history(name)
+    labels = registry.labels_of(name)
+    if as_json:
+        emit_json([registry.describe(v.ref) for v in history.versions])
+        return
+    emit_table(
+        ["VERSION", "METHOD", "BASE", "DATASET", "VAL LOSS", "LABELS", "CREATED"],
+        [
+            (
+                v.ref,
+                v.spec.method,
+                v.spec.base,
+                v.spec.dataset or "-",
+                v.spec.metrics.get("validation_loss") or "-",
+                ", ".join(sorted(k for k, n in labels.items() if n == v.version)) or "-",
+                v.created_at[:19],
+            )
+            for v in history.versions
+        ],
+    )
+
+
+@models.command(name="show")
+@click.argument("ref", metavar="NAME[@VERSION|@LABEL]")
+@json_option
+@pass_state
+def show_version(state: CliState, ref: str, as_json: bool) -> None:
+    """One registered version: its weights and full lineage, and the eval runs of it."""
+    workspace = state.workspace()
+    described = workspace.model_versions.describe(ref)
+    described["eval_runs"] = workspace.model_eval_runs(ref)
+    if as_json:
+        emit_json(described)
+        return
+    spec = described["spec"]
+    labels = ", ".join(described["labels"]) or "-"
+    click.echo(f"{described['name']}@{described['version']}  labels: {labels}")
+    click.echo(f"  registered {described['created_at'][:19]} by {described['created_by']}")
+    for key in ("base", "method", "adapter", "gguf", "remote_model", "dataset", "job"):
+        if spec.get(key):
+            click.echo(f"  {key}: {spec[key]}")
+    click.echo(f"  hyperparameters: {json.dumps(spec['hyperparameters'], sort_keys=True)}")
+    click.echo(f"  metrics: {json.dumps(spec['metrics'], sort_keys=True)}")
+    click.echo(f"  eval runs: {', '.join(r[:12] for r in described['eval_runs']) or '-'}")
+
+
+def _labels(labels: dict[str, int]) -> str:
+    return ", ".join(f"{label}@{version}" for label, version in labels.items()) or "-"

@@ -33,5 +33,9 @@ ACTOR = EnvironmentVariable(
     "STEERWISE_ACTOR", "Who is acting, recorded in the audit log (default: user:<login name>)."
 )
 DEBUG = EnvironmentVariable("STEERWISE_DEBUG", "Set to 1 to print tracebacks of unexpected errors.")
+CACHE_DIR = EnvironmentVariable(
+    "STEERWISE_CACHE_DIR",
+    "Where GGUF weights converted for transformers are kept (default: ~/.cache/steerwise).",
+)
 
-ALL = (WORKSPACE, DATABASE_URL, ACTOR, DEBUG)
+ALL = (WORKSPACE, DATABASE_URL, ACTOR, DEBUG, CACHE_DIR)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,12 @@ class Span:
     children: tuple[Span, ...] = ()
     error: str | None = None
     start_ms: float = 0.0
+
+    def walk(self) -> Iterator[Span]:
+        """This span and every span below it, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, children included."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from steerwise.core.guardrails import CheckContext
+from steerwise.core.guardrails import CheckContext, Finding
 from steerwise.guardrails.detectors import DetectorServices
 from steerwise.guardrails.detectors.pii import PiiDetector
 from steerwise.guardrails.redaction import redact
@@ -15,7 +15,11 @@ def _detector() -> PiiDetector:
     return PiiDetector(PiiDetector.Settings(), DetectorServices())
 
 
+def pii_findings(text: str) -> list[Finding]:
+    """What the default PII detector finds in `text` (personal data and secrets)."""
+    return list(_detector().detect(text, CheckContext()))
+
+
 def scrub(text: str) -> str:
     """`text` with every PII type and secret the default PII detector finds replaced."""
-    findings = _detector().detect(text, CheckContext())
-    return redact(text, findings, {})[0]
+    return redact(text, pii_findings(text), {})[0]

@@ -8,10 +8,11 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
+from steerwise.core.errors import BadInputError
 from steerwise.core.models import (
     DEFAULT_MODEL,
     Attempt,
@@ -27,6 +28,9 @@ from steerwise.core.models import (
 from steerwise.models.interface import ChatModel, Embedder
 from steerwise.models.providers import build_chat_model
 from steerwise.models.refs import model_id, resolve_config
+
+if TYPE_CHECKING:
+    from steerwise.models.versions import ModelVersions
 from steerwise.models.resilience import (
     AttemptLog,
     ChainLink,
@@ -74,8 +78,10 @@ class ModelRegistry:
         *,
         root: Path,
         default_model: str = DEFAULT_MODEL,
+        versions: ModelVersions | None = None,
     ) -> None:
         self._named = dict(named)
+        self._versions = versions
         self._root = root
         self.default_model = default_model
         self._resolved: dict[str, ResolvedModel] = {}
@@ -83,9 +89,29 @@ class ModelRegistry:
         self._embedders: dict[str, Embedder] = {}
 
     def check_reference(self, ref: str) -> str:
-        """`ref` if it names a model this workspace knows (nothing is built or called)."""
-        resolve_config(ref, self._named)
-        return ref.strip()
+        """`ref` if it names a model this workspace knows (nothing is built or called); a
+        registered model's label is resolved to its version, which a release keeps."""
+        pinned = self._pin(ref.strip())
+        self._config(pinned)
+        return pinned
+
+    def config(self, ref: str) -> ModelConfig:
+        """The settings a reference stands for (configured, built-in or registered)."""
+        return self._config(self._pin(ref.strip()))
+
+    def _pin(self, ref: str) -> str:
+        """`NAME@VERSION` for a registered model (`NAME`, `NAME@LABEL`); any other `ref`."""
+        if self._versions is None or ":" in ref or ref in self._named:
+            return ref
+        try:
+            return self._versions.pin(ref)
+        except BadInputError:
+            return ref
+
+    def _config(self, ref: str) -> ModelConfig:
+        if self._versions is not None and "@" in ref and ":" not in ref:
+            return self._versions.config(ref)
+        return resolve_config(ref, self._named)
 
     def resolve(self, ref: str) -> ResolvedModel:
         """The model a reference names, built once and kept (threads asking for it at once
@@ -93,10 +119,13 @@ class ModelRegistry:
         found = self._resolved.get(ref)
         if found is not None:
             return found
+        pinned = self._pin(ref)
+        if pinned != ref:
+            return self.resolve(pinned)
         with self._building:
             found = self._resolved.get(ref)
             if found is None:
-                config = resolve_config(ref, self._named)
+                config = self._config(ref)
                 identity = model_id(ref, config)
                 model = build_chat_model(identity, config, self._root)
                 found = ResolvedModel(identity, config, model)
@@ -105,7 +134,7 @@ class ModelRegistry:
 
     def _chain(self, ref: str) -> list[tuple[ResolvedModel, ChainLink]]:
         chain = []
-        for each in [ref, *resolve_config(ref, self._named).fallback]:
+        for each in [ref, *self.config(ref).fallback]:
             resolved = self.resolve(each)
             config = resolved.config
             policy = RetryPolicy(config.max_retries, base_delay_s=config.retry_base_delay_s)
@@ -179,7 +208,7 @@ class ModelRegistry:
         return [self._status(name) for name in dict.fromkeys(names)]
 
     def _status(self, name: str) -> ModelStatus:
-        config = resolve_config(name, self._named)
+        config = self._config(name)
         try:
             self.resolve(name)
         except Exception as error:  # reported, not raised: this is a listing

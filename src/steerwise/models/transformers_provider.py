@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from steerwise.core import environment
 from steerwise.core.models import (
     ChatParams,
     Completion,
@@ -81,18 +83,57 @@ def _shared_model(path: str, adapter: str | None) -> tuple[Any, Any, threading.L
     """
     if adapter is not None:
         return _with_adapter(path, adapter)
-    torch, transformers = _import_runtime()
+    torch, _ = _import_runtime()
     torch.set_num_threads(os.cpu_count() or 1)
-    source = Path(path)
-    folder, options = path, {}
-    if source.is_file():
-        folder, options = str(source.parent), {"gguf_file": source.name}
-    tokenizer = transformers.AutoTokenizer.from_pretrained(folder, **options)
-    model = transformers.AutoModelForCausalLM.from_pretrained(
-        folder, dtype=torch.float32, **options
-    )
+    model, tokenizer = load_weights(Path(path))
     model.eval()
     return model, tokenizer, threading.Lock()
+
+
+def load_weights(source: Path) -> tuple[Any, Any]:
+    """A new (float32 model, tokenizer) from a Hugging Face folder or a GGUF file; not
+    shared (fine-tuning changes it). A GGUF file is dequantized by transformers once and
+    kept as a Hugging Face folder in the cache (`converted_folder`): reading the GGUF takes
+    tens of seconds on a laptop, the converted folder one or two."""
+    torch, transformers = _import_runtime()
+    folder = converted_folder(source) if source.is_file() else source
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
+    model = transformers.AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
+    return model, tokenizer
+
+
+def converted_folder(gguf_file: Path) -> Path:
+    """The Hugging Face folder transformers makes of `gguf_file` (its float32 weights and
+    tokenizer), converted on first use and cached by the file's SHA-256."""
+    from steerwise.models.versions import tree_sha256
+
+    folder = cache_dir() / "transformers" / tree_sha256(gguf_file)[:24]
+    if (folder / "config.json").is_file():
+        return folder
+    torch, transformers = _import_runtime()
+    transformers.utils.logging.disable_progress_bar()
+    options = {"gguf_file": gguf_file.name}
+    tokenizer = transformers.AutoTokenizer.from_pretrained(str(gguf_file.parent), **options)
+    model = transformers.AutoModelForCausalLM.from_pretrained(
+        str(gguf_file.parent), dtype=torch.float32, **options
+    )
+    partial = folder.with_name(f"{folder.name}.{os.getpid()}.partial")
+    model.hf_quantizer = None  # dequantized to float32: plain weights from here on
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+    model.save_pretrained(str(partial))
+    tokenizer.save_pretrained(str(partial))
+    try:
+        partial.rename(folder)  # whole or absent; another process may have won the race
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+    return folder
+
+
+def cache_dir() -> Path:
+    """STEERWISE_CACHE_DIR, else ~/.cache/steerwise."""
+    configured = environment.CACHE_DIR.get()
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "steerwise"
 
 
 def _with_adapter(path: str, adapter: str) -> tuple[Any, Any, threading.Lock]:

@@ -26,7 +26,7 @@ from steerwise.core.clock import utc_now
 from steerwise.core.errors import mark_traced
 from steerwise.core.guardrails import CheckContext, Decision, Outcome
 from steerwise.core.knowledge import SearchHit
-from steerwise.core.models import ChatParams, StreamDelta
+from steerwise.core.models import ChatParams, Message, StreamDelta
 from steerwise.core.releases import RETRIEVAL_PARAMS, ReleaseSpec
 from steerwise.core.traces import Span, Trace, TraceParent
 from steerwise.guardrails.context import context_from_hits
@@ -219,6 +219,17 @@ class RequestRunner:
             raise
         self._record(request.trace(answer, None))
         return answer
+
+    def messages(
+        self, target: Target, variables: Mapping[str, Any]
+    ) -> tuple[list[Message], list[SearchHit]]:
+        """The messages the release would send its model for `variables` (retrieved
+        context and facts filled in) and the chunks retrieved; nothing is generated, checked
+        by rails or traced. Fine-tuning builds retrieval-augmented training rows with it."""
+        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables)
+        prepared = self._prepare(request)
+        rendered = self._runner.render(target.spec.prompt, {**variables, **prepared.extra})
+        return rendered.messages, prepared.hits
 
     def stream(
         self, target: Target, variables: Mapping[str, Any], *, parent: TraceParent | None = None

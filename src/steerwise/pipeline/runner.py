@@ -40,6 +40,10 @@ class PromptRunner:
         chosen, merged = self._choose(rendered, model, params)
         return RunResult(rendered, self._models.chat(chosen, rendered.messages, merged))
 
+    def render(self, ref: str, variables: Mapping[str, Any]) -> RenderedPrompt:
+        """The messages `ref` renders with `variables` (nothing is called)."""
+        return self._prompts.render(ref, variables)
+
     def reask(
         self,
         result: RunResult,

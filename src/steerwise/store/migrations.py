@@ -34,17 +34,19 @@ class Migration:
 _PROTECTED = (("audit_events", "append-only"), ("prompt_versions", "immutable"))
 
 
-def _immutable(table: str) -> dict[str, tuple[str, ...]]:
-    """Per-dialect triggers that refuse any UPDATE or DELETE on `table`."""
+def _immutable(*tables: str) -> dict[str, tuple[str, ...]]:
+    """Per-dialect triggers that refuse any UPDATE or DELETE on each of `tables`."""
     return {
         "sqlite": tuple(
             f"CREATE TRIGGER {table}_no_{verb.lower()} BEFORE {verb} ON {table}"
             f" BEGIN SELECT RAISE(ABORT, '{table} is immutable'); END"
+            for table in tables
             for verb in ("UPDATE", "DELETE")
         ),
-        "postgresql": (
+        "postgresql": tuple(
             f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table}"
-            " FOR EACH ROW EXECUTE FUNCTION steerwise_refuse_change('immutable')",
+            " FOR EACH ROW EXECUTE FUNCTION steerwise_refuse_change('immutable')"
+            for table in tables
         ),
     }
 
@@ -323,6 +325,33 @@ MIGRATIONS: tuple[Migration, ...] = (
                 UNIQUE (item_id, reviewer)
             )""",
         ),
+    ),
+    Migration(
+        13,
+        "training sets, model versions, fine-tune jobs",
+        (
+            *_versioned_tables("training_sets", "training_set_versions", "training_set"),
+            *_versioned_tables("model_names", "model_versions", "model"),
+            """CREATE TABLE finetune_jobs (
+                id TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                created_by TEXT NOT NULL,
+                base TEXT NOT NULL,
+                dataset TEXT NOT NULL,
+                method TEXT NOT NULL,
+                config_json TEXT NOT NULL,
+                status TEXT NOT NULL,
+                step INTEGER NOT NULL,
+                total_steps INTEGER NOT NULL,
+                model TEXT,
+                error TEXT,
+                remote_job TEXT,
+                finished_at TEXT,
+                log_json TEXT NOT NULL
+            )""",
+            "CREATE INDEX finetune_jobs_by_time ON finetune_jobs (created_at)",
+        ),
+        by_dialect=_immutable("training_set_versions", "model_versions"),
     ),
 )
 

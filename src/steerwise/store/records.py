@@ -10,6 +10,7 @@ from typing import Any
 from steerwise.core.access import ApiKey
 from steerwise.core.audit import AuditEvent
 from steerwise.store.evals import EvalRecords
+from steerwise.store.finetune import FinetuneJobRecords
 from steerwise.store.knowledge import (
     DocumentRecords,
     GraphRecords,
@@ -70,6 +71,8 @@ VERSIONED_KINDS = {
     "policy": VersionTables("policies", "policy_versions", "policy"),
     "release": VersionTables("releases", "release_versions", "release"),
     "dataset": VersionTables("datasets", "dataset_versions", "dataset"),
+    "training-set": VersionTables("training_sets", "training_set_versions", "training_set"),
+    "model": VersionTables("model_names", "model_versions", "model"),
 }
 
 
@@ -588,6 +591,7 @@ class Transaction:
         self.traces = TraceRecords(session)
         self.keys = KeyRecords(session)
         self.evals = EvalRecords(session)
+        self.finetune_jobs = FinetuneJobRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""
