@@ -57,8 +57,7 @@ def _decide(passes: dict[str, list[bool]]) -> tuple[str, list[str]]:
         figures(name, report, "exact_match", facts, changed_items=set())
         for name, report in reports.items()
     ]
-    items = [DatasetItem(id=f"q{n}") for n in range(len(next(iter(passes.values()))))]
-    decision = decide(reports, candidates, items, scorer="exact_match")
+    decision = decide(candidates, scorer="exact_match")
     return decision.recommendation, decision.reasons
 
 
@@ -123,8 +122,13 @@ def test_candidates_are_measured_and_compared_through_the_request_path(ws: Works
     assert by_name["finetune"].accuracy.value == 1.0 and by_name["prompt"].accuracy.value == 0.0
     assert decision.recommendation == "finetune"
     (pairing,) = decision.pairings
-    assert (pairing.best, pairing.other, pairing.comparison.wins) == ("finetune", "prompt", 12)
-    assert pairing.comparison.mcnemar_p < 0.001
+    assert (pairing.best, pairing.other, pairing.best_only, pairing.other_only) == (
+        "finetune",
+        "prompt",
+        12,
+        0,
+    )
+    assert pairing.delta == 1.0 and pairing.real and pairing.mcnemar_p < 0.001
     figures_good = by_name["finetune"]
     assert (figures_good.input_tokens, figures_good.output_tokens) == (7.0, 3.0)
     assert figures_good.cost_per_1000_usd == pytest.approx(1000 * (7 * 1.0 + 3 * 2.0) / 1e6)

@@ -26,7 +26,9 @@ class Outcome:
         return json.loads(self.out)
 
 
-def steerwise(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Outcome:
+def steerwise(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout_s: float = 120
+) -> Outcome:
     """Run `steerwise ARGS...` in `cwd` with a clean steerwise environment."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("STEERWISE_")}
     environment.update(env or {})
@@ -36,7 +38,7 @@ def steerwise(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Outco
         env=environment,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout_s,
         check=False,
     )
     return Outcome(done.returncode, done.stdout, done.stderr)

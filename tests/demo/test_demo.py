@@ -12,7 +12,7 @@ from tests.cli.runner import steerwise
 
 
 def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
-    outcome = steerwise("demo", "--dir", "tour", cwd=tmp_path)
+    outcome = steerwise("demo", "--dir", "tour", "--quick", cwd=tmp_path, timeout_s=900)
     assert outcome.code == 0, outcome.err
     out = outcome.out
     for expected in (
@@ -51,12 +51,25 @@ def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
         "queued 2 items in sampled",
         "reviewed@1  new  (the correction is the item's reference)",
         "intact: True, 25 events",
+        "== 13. Fine-tuning and the advisor",
+        "(4 held out)",
+        "support-rag@1  new  (123 train, 14 validation; 16 taught to say the context lacks",
+        "  step 1/2: loss ",
+        "  step 2/2: validation loss ",
+        "registered support-rag-ft@1 (base, training set, job and settings recorded)",
+        "support-rag-ft@2  (merged into the GGUF",
+        "  finetune+rag  accuracy ",
+        "  recommendation: ",
     ):
         assert expected in out, expected
+    assert "<svg" in (tmp_path / "tour" / "decision.html").read_text()
     again = steerwise("demo", "--dir", "tour", cwd=tmp_path)
     assert again.code == 2
     assert "pass --fresh" in again.err
-    assert steerwise("demo", "--dir", "tour", "--fresh", cwd=tmp_path).code == 0
+    assert (
+        steerwise("demo", "--dir", "tour", "--fresh", "--quick", cwd=tmp_path, timeout_s=900).code
+        == 0
+    )
 
 
 def test_demo_refuses_to_wipe_a_real_workspace(tmp_path: Path) -> None:

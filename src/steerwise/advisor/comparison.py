@@ -116,7 +116,7 @@ class Advisor:
             for name, report in reports.items()
         ]
         scorer = next(iter(reports.values())).run.scorers[0]
-        return decide(reports, candidates, dataset.spec.items, scorer=scorer, seed=request.seed)
+        return decide(candidates, scorer=scorer, seed=request.seed)
 
     def _facts(self, report: EvalReport) -> RunFacts:
         spec = self._releases.get(report.run.release).spec

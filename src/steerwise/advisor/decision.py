@@ -4,23 +4,24 @@ report that says which is better on quality (with intervals), latency, cost and 
 which differences are real, and what to ship.
 
 Quality is the primary scorer's pass rate (answer accuracy) with a bootstrap interval,
-and every scorer's mean. Each candidate is compared with the best one by a seeded paired
-bootstrap and McNemar's exact test. The recommendation is the cheapest candidate to change
-(prompt, then retrieval, then fine-tune, then both) among those the best one does not beat
-significantly: a difference that is not real is not worth its cost.
+and every scorer's mean. Each candidate is compared with the most accurate one item by item
+on accuracy: a seeded paired bootstrap of the difference and McNemar's exact test. The
+recommendation is the cheapest candidate to change (prompt, then retrieval, then fine-tune,
+then both) among those the best one does not beat significantly: a difference that is not
+real is not worth its cost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from steerwise.core.evals import DatasetItem, EvalReport, ItemResult, Score
-from steerwise.evals.compare import MetricComparison, compare
-from steerwise.evals.stats import paired_bootstrap
+from steerwise.core.errors import BadInputError
+from steerwise.core.evals import EvalReport, ItemResult, Score
+from steerwise.evals.stats import mcnemar_exact, paired_bootstrap
 
 CHANGE_ORDER = ("prompt", "rag", "retrieval", "finetune", "fine-tune", "finetune+rag")
 """Cheapest to change first: a prompt edit, a re-index, a retrain, both."""
@@ -47,6 +48,7 @@ class CandidateFigures:
     target: str
     run_id: str
     release: str
+    dataset: str
     model: str
     accuracy: Estimate
     means: dict[str, Estimate]
@@ -60,10 +62,12 @@ class CandidateFigures:
     change: str
     """What it takes to change this candidate's knowledge, with the measured time."""
     errors: int
+    passed: dict[str, float] = field(default_factory=dict, repr=False)
+    """Item id -> 1.0 when the answer passed the accuracy scorer, else 0.0."""
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        found = {**vars(self)}
+        found = {k: v for k, v in vars(self).items() if k != "passed"}
         found["accuracy"] = self.accuracy.to_dict()
         found["means"] = {name: value.to_dict() for name, value in self.means.items()}
         found["changed_sources"] = (
@@ -74,15 +78,57 @@ class CandidateFigures:
 
 @dataclass(frozen=True)
 class Pairing:
-    """A candidate against the most accurate one."""
+    """A candidate against the most accurate one, item by item on answer accuracy: the
+    difference of pass rates (best minus other) with its paired bootstrap interval, the
+    items only one of them got right, and McNemar's exact p."""
 
     best: str
     other: str
-    comparison: MetricComparison
+    delta: float
+    low: float
+    high: float
+    best_only: int
+    other_only: int
+    mcnemar_p: float
+
+    @property
+    def real(self) -> bool:
+        """The interval excludes 0: the best one's lead is real at 95%."""
+        return self.low > 0 or self.high < 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
-        return {"best": self.best, "other": self.other, **self.comparison.to_dict()}
+        rounded = {k: round(getattr(self, k), 6) for k in ("delta", "low", "high", "mcnemar_p")}
+        return {
+            "best": self.best,
+            "other": self.other,
+            **rounded,
+            "best_only": self.best_only,
+            "other_only": self.other_only,
+            "real": self.real,
+        }
+
+
+def pair(best: CandidateFigures, other: CandidateFigures, *, seed: int = 0) -> Pairing:
+    """Compare two candidates' per-item accuracy over the items both answered."""
+    shared = [item for item in best.passed if item in other.passed]
+    if not shared:
+        raise BadInputError(f"{best.name} and {other.name} share no answered item")
+    mine = [best.passed[item] for item in shared]
+    theirs = [other.passed[item] for item in shared]
+    interval = paired_bootstrap(theirs, mine, seed=seed)
+    best_only = sum(1 for a, b in zip(mine, theirs, strict=True) if a > b)
+    other_only = sum(1 for a, b in zip(mine, theirs, strict=True) if b > a)
+    return Pairing(
+        best.name,
+        other.name,
+        interval.delta,
+        interval.low,
+        interval.high,
+        best_only,
+        other_only,
+        mcnemar_exact(other_only, best_only),
+    )
 
 
 @dataclass
@@ -139,6 +185,7 @@ def figures(
         target=report.run.target,
         run_id=report.run.id,
         release=report.run.release,
+        dataset=report.run.dataset,
         model=facts.model,
         accuracy=estimate(passed, seed=seed),
         means={s: estimate(_values(results, s), seed=seed) for s in report.run.scorers},
@@ -150,6 +197,7 @@ def figures(
         changed_sources=estimate(changed, seed=seed) if changed else None,
         change=facts.change,
         errors=report.failed_items,
+        passed={r.item_id: p for r, p in zip(results, passed, strict=True) if r.error is None},
     )
 
 
@@ -175,35 +223,18 @@ def _percentile(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 
 
-def decide(
-    reports: Mapping[str, EvalReport],
-    candidates: Sequence[CandidateFigures],
-    items: Sequence[DatasetItem],
-    *,
-    scorer: str,
-    seed: int = 0,
-) -> Decision:
+def decide(candidates: Sequence[CandidateFigures], *, scorer: str, seed: int = 0) -> Decision:
     """Pair every candidate with the most accurate and recommend (module docstring)."""
     best = max(candidates, key=lambda c: (c.accuracy.value, -_change_rank(c.name)))
-    pairings = []
-    for other in candidates:
-        if other.name == best.name:
-            continue
-        comparison = compare(reports[other.name], reports[best.name], items, seed=seed)
-        pairings.append(Pairing(best.name, other.name, comparison.metric(scorer)))
+    pairings = [pair(best, other, seed=seed) for other in candidates if other.name != best.name]
     tied = [best] + [
-        c for c in candidates if any(p.other == c.name and not _real(p) for p in pairings)
+        c for c in candidates if any(p.other == c.name and not p.real for p in pairings)
     ]
     chosen = min(tied, key=lambda c: _change_rank(c.name))
-    dataset = next(iter(reports.values())).run.dataset
+    dataset = candidates[0].dataset
     decision = Decision(dataset, scorer, list(candidates), pairings, chosen.name)
     decision.reasons = _reasons(decision, best, chosen)
     return decision
-
-
-def _real(pairing: Pairing) -> bool:
-    """The best candidate's lead is real: its interval excludes 0 (pass/fail: and McNemar)."""
-    return pairing.comparison.significant
 
 
 def _change_rank(name: str) -> int:
@@ -216,12 +247,12 @@ def _reasons(decision: Decision, best: CandidateFigures, chosen: CandidateFigure
         f"{best.name} is the most accurate: {best.accuracy.value:.0%}"
         f" [{best.accuracy.low:.0%}, {best.accuracy.high:.0%}] on {decision.dataset}"
     ]
-    for pairing in decision.pairings:
-        c = pairing.comparison
-        verdict = "a real difference" if _real(pairing) else "not a real difference"
+    for p in decision.pairings:
+        verdict = "a real difference" if p.real else "not a real difference"
         reasons.append(
-            f"{pairing.best} vs {pairing.other}: {c.delta:+.0%} [{c.low:+.0%}, {c.high:+.0%}],"
-            f" McNemar p={c.mcnemar_p:.3f}: {verdict}"
+            f"{p.best} vs {p.other}: {p.delta:+.0%} [{p.low:+.0%}, {p.high:+.0%}] of accuracy,"
+            f" right only by {p.best}: {p.best_only}, only by {p.other}: {p.other_only},"
+            f" McNemar p={p.mcnemar_p:.3f}: {verdict}"
         )
     if chosen.name != best.name:
         reasons.append(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from steerwise.demo import run_tour
+from steerwise.demo import TourBudget, run_tour
 
 
 @click.command()
@@ -19,9 +19,15 @@ from steerwise.demo import run_tour
     help="Where to create the demo workspace.",
 )
 @click.option("--fresh", is_flag=True, help="Replace a demo workspace left by an earlier run.")
-def demo(directory: str, fresh: bool) -> None:
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Fine-tune 2 steps and compare on 4 questions: every part shown, in less time.",
+)
+def demo(directory: str, fresh: bool, quick: bool) -> None:
     """Walk through steerwise on a fictional bicycle co-operative's prompts and policies."""
-    workspace = run_tour(Path(directory), click.echo, fresh=fresh)
+    budget = TourBudget(finetune_steps=2, held_out=4) if quick else TourBudget()
+    workspace = run_tour(Path(directory), click.echo, fresh=fresh, budget=budget)
     workspace.close()
     click.echo("")
     click.echo(f"done. explore it: steerwise --workspace {directory} prompt list")

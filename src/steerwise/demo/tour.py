@@ -11,6 +11,7 @@ from pathlib import Path
 
 from steerwise.core.errors import ConflictError, PermissionDeniedError
 from steerwise.core.evals import DatasetItem
+from steerwise.demo.finetune_step import FINETUNE_TITLE, TourBudget, finetune_and_advise
 from steerwise.demo.packdata import pack_path, read_questions
 from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.policy import Policy
@@ -343,14 +344,18 @@ def prepare_directory(directory: Path, *, fresh: bool) -> None:
     shutil.rmtree(directory)
 
 
-def run_tour(directory: Path, say: Say, *, fresh: bool = False) -> Workspace:
+def run_tour(
+    directory: Path, say: Say, *, fresh: bool = False, budget: TourBudget | None = None
+) -> Workspace:
     """Create a demo workspace in `directory` and walk through every step."""
     prepare_directory(directory, fresh=fresh)
     workspace = Workspace.init(directory, actor="user:demo")
     (directory / DEMO_MARKER).write_text("made by steerwise demo\n", encoding="utf-8")
     say(f"demo workspace: {workspace.root} (store {workspace.store.display_url})")
     pack = pack_path()
-    for number, step in enumerate(TOUR, start=1):
+    last = Step(FINETUNE_TITLE, finetune_and_advise(budget or TourBudget()))
+    steps = (*TOUR, last)
+    for number, step in enumerate(steps, start=1):
         say("")
         say(f"== {number}. {step.title}")
         step.run(workspace, pack, say)
