@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -105,3 +106,18 @@ def test_pack_documents_and_questions_agree() -> None:
         assert question["reference"].strip()
         assert set(question["reference_doc_ids"]) <= ids, question["id"]
     assert {d for q in questions for d in q["reference_doc_ids"]} == ids
+
+
+def test_training_questions_are_disjoint_from_the_held_out_ones() -> None:
+    ids = {doc.stem for doc in (pack_path() / "docs").glob("*.md")}
+    lines = (pack_path() / "train_questions.jsonl").read_text(encoding="utf-8").splitlines()
+    training = [json.loads(line) for line in lines]
+    held_out = {q["variables"]["question"].strip().lower() for q in read_questions()}
+    assert len({row["id"] for row in training}) == len(training) == 137
+    for row in training:
+        assert row["variables"]["question"].strip().lower() not in held_out, row["id"]
+        assert set(row["reference_doc_ids"]) <= ids, row["id"]
+        assert row["reference"].strip()
+    unanswerable = [row for row in training if not row["reference_doc_ids"]]
+    assert len(unanswerable) == 16
+    assert {row["reference"] for row in unanswerable} == {"The policies do not say."}

@@ -193,3 +193,14 @@ def test_the_gguf_export_answers_like_the_adapter(ws: Workspace, trained: str) -
         through_gguf = ws.models.chat(exported.ref, question, params).text
         assert through_gguf == through_adapter
         assert through_gguf.startswith(MARK)
+
+
+def test_early_stopping_keeps_the_best_adapter(ws: Workspace) -> None:
+    settings = {**FAST, "learning_rate": 0.5}
+    config = TrainingConfig(max_steps=8, eval_every=1, patience=1, **settings)
+    job = ws.finetune.run(JobRequest(BASE, "format", "diverged", config))
+    validations = [e.validation_loss for e in job.log if e.validation_loss is not None]
+    metrics = ws.model_versions.get(str(job.model)).spec.metrics
+    assert job.step == 2 and len(validations) == 2 and validations[1] > validations[0]
+    assert metrics["stopped_early"] is True
+    assert metrics["validation_loss"] == pytest.approx(validations[0], abs=1e-6)

@@ -183,12 +183,13 @@ def run(
 
 @finetune.command()
 @click.argument("job_id", metavar="JOB")
+@click.option("--force", is_flag=True, help="Resume a job left `running` by a killed process.")
 @json_option
 @pass_state
-def resume(state: CliState, job_id: str, as_json: bool) -> None:
+def resume(state: CliState, job_id: str, force: bool, as_json: bool) -> None:
     """Carry on a failed or interrupted job from its last checkpoint."""
     with _progress(as_json) as progress:
-        job = state.workspace().finetune.resume(job_id, progress=progress)
+        job = state.workspace().finetune.resume(job_id, progress=progress, force=force)
     _report(job, as_json)
 
 

@@ -103,14 +103,17 @@ class FineTuning:
         progress: Progress | None = None,
         poll_s: float = 10.0,
         wait_timeout_s: float = 86_400.0,
+        force: bool = False,
     ) -> FinetuneJob:
         """Carry on a failed or interrupted job from its last checkpoint (a hosted job:
-        wait for the provider's job again, polling every `poll_s`)."""
+        wait for the provider's job again, polling every `poll_s`). A job still marked
+        `running` resumes only with `force` (its process was killed without a word)."""
         job = self.job(job_id)
-        if job.status in ("running", "succeeded"):
+        if job.status == "succeeded" or (job.status == "running" and not force):
             raise BadInputError(
                 f"fine-tune job {job.id[:12]} is {job.status}; only a failed or cancelled"
-                " job resumes"
+                " job resumes",
+                hint="if its process died while running, resume it with --force",
             )
         settings = {k: v for k, v in job.config.items() if k != "register_as"}
         request = JobRequest(

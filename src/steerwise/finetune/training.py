@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,7 +156,9 @@ class LoraTrainer:
             target_modules=list(config.target_modules),
             task_type="CAUSAL_LM",
         )
-        self.model = get_peft_model(model, lora)
+        with warnings.catch_warnings():  # peft asks transformers a deprecated question
+            warnings.simplefilter("ignore", FutureWarning)
+            self.model = get_peft_model(model, lora)
         self.tokenizer = tokenizer
         self.config = config
         self._work = work
