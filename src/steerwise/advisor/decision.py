@@ -248,7 +248,11 @@ def _reasons(decision: Decision, best: CandidateFigures, chosen: CandidateFigure
         f" [{best.accuracy.low:.0%}, {best.accuracy.high:.0%}] on {decision.dataset}"
     ]
     for p in decision.pairings:
-        verdict = "a real difference" if p.real else "not a real difference"
+        verdict = (
+            "a real difference (the interval excludes 0)"
+            if p.real
+            else "not a real difference (the interval holds 0)"
+        )
         reasons.append(
             f"{p.best} vs {p.other}: {p.delta:+.0%} [{p.low:+.0%}, {p.high:+.0%}] of accuracy,"
             f" right only by {p.best}: {p.best_only}, only by {p.other}: {p.other_only},"

@@ -96,6 +96,7 @@ def load_weights(source: Path) -> tuple[Any, Any]:
     kept as a Hugging Face folder in the cache (`converted_folder`): reading the GGUF takes
     tens of seconds on a laptop, the converted folder one or two."""
     torch, transformers = _import_runtime()
+    transformers.utils.logging.disable_progress_bar()
     folder = converted_folder(source) if source.is_file() else source
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(folder))
     model = transformers.AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32)
@@ -111,7 +112,6 @@ def converted_folder(gguf_file: Path) -> Path:
     if (folder / "config.json").is_file():
         return folder
     torch, transformers = _import_runtime()
-    transformers.utils.logging.disable_progress_bar()
     options = {"gguf_file": gguf_file.name}
     tokenizer = transformers.AutoTokenizer.from_pretrained(str(gguf_file.parent), **options)
     model = transformers.AutoModelForCausalLM.from_pretrained(
