@@ -6,12 +6,14 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import yaml
 
 from steerwise.demo import pack_path, read_questions
 from tests.cli.runner import steerwise
 
 
+@pytest.mark.timeout(900)  # two tours, each fine-tuning for real (--quick: 2 steps)
 def test_demo_tour_runs_and_shows_each_step(tmp_path: Path) -> None:
     outcome = steerwise("demo", "--dir", "tour", "--quick", cwd=tmp_path, timeout_s=900)
     assert outcome.code == 0, outcome.err
