@@ -6,17 +6,10 @@ change each, and each pairing with the best candidate. Every value is escaped.""
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, select_autoescape
-
 from steerwise.advisor.decision import Decision
+from steerwise.evals.reports import report_templates
 
-_ENVIRONMENT = Environment(
-    loader=PackageLoader("steerwise.advisor", "templates"),
-    autoescape=select_autoescape(["html.j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+_ENVIRONMENT = report_templates("steerwise.advisor")
 FORMS = ("html", "md")
 
 

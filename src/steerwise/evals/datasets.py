@@ -30,7 +30,7 @@ from steerwise.core.evals import DatasetItem, DatasetSpec
 from steerwise.core.traces import Trace
 from steerwise.core.versioning import PushResult, SpecVersion
 from steerwise.store import Store
-from steerwise.versioning.files import FileProblem, Problem, SpecFormat, describe_error
+from steerwise.versioning.files import FileProblem, SpecFormat, describe_error, no_problems
 from steerwise.versioning.registry import VersionedRegistry
 
 Dataset = SpecVersion[DatasetSpec]
@@ -38,12 +38,8 @@ MAX_FILE_BYTES = 200_000_000
 _CSV_FIELDS = ("id", "reference", "reference_doc_ids", "tags")
 
 
-def _no_problems(spec: DatasetSpec) -> Iterator[Problem]:
-    return iter(())
-
-
 DATASET_FORMAT: SpecFormat[DatasetSpec] = SpecFormat(
-    noun="dataset", suffix=".dataset.json", model=DatasetSpec.model_validate, check=_no_problems
+    noun="dataset", suffix=".dataset.json", model=DatasetSpec.model_validate, check=no_problems
 )
 
 

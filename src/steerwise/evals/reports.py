@@ -19,13 +19,20 @@ from steerwise.evals.compare import Comparison
 
 BINS = 10
 MAX_REGRESSIONS = 50
-_ENVIRONMENT = Environment(
-    loader=PackageLoader("steerwise.evals", "templates"),
-    autoescape=select_autoescape(["html.j2"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-)
+
+
+def report_templates(package: str) -> Environment:
+    """The templates of `package`'s `templates/` folder: HTML ones escape every value."""
+    return Environment(
+        loader=PackageLoader(package, "templates"),
+        autoescape=select_autoescape(["html.j2"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+_ENVIRONMENT = report_templates("steerwise.evals")
 
 
 @dataclass(frozen=True)

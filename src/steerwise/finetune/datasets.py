@@ -10,7 +10,7 @@ front matter names the splits, which `datasets.load_dataset(FOLDER)` reads).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import yaml
@@ -21,22 +21,18 @@ from steerwise.core.finetune import ChatRow, TrainingSetSpec
 from steerwise.core.versioning import PushResult, SpecVersion
 from steerwise.finetune.building import BuildOptions, RowSource, build_spec
 from steerwise.store import Store
-from steerwise.versioning.files import Problem, SpecFormat
+from steerwise.versioning.files import SpecFormat, no_problems
 from steerwise.versioning.registry import VersionedRegistry
 
 TrainingSet = SpecVersion[TrainingSetSpec]
 EXPORT_FORMATS = ("openai", "huggingface")
 
 
-def _no_problems(spec: TrainingSetSpec) -> Iterator[Problem]:
-    return iter(())
-
-
 TRAINING_SET_FORMAT: SpecFormat[TrainingSetSpec] = SpecFormat(
     noun="training-set",
     suffix=".training-set.json",
     model=TrainingSetSpec.model_validate,
-    check=_no_problems,
+    check=no_problems,
 )
 
 

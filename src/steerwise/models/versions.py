@@ -11,7 +11,7 @@ is a model reference anywhere a model is named: releases, `prompt run --model`, 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from steerwise.core.actors import Actor
@@ -21,18 +21,14 @@ from steerwise.core.models import ModelConfig, ModelInputError
 from steerwise.core.versioning import PushResult, SpecVersion
 from steerwise.models.refs import resolve_config
 from steerwise.store import Store
-from steerwise.versioning.files import Problem, SpecFormat
+from steerwise.versioning.files import SpecFormat, no_problems
 from steerwise.versioning.registry import VersionedRegistry
 
 ModelVersion = SpecVersion[ModelVersionSpec]
 
 
-def _no_problems(spec: ModelVersionSpec) -> Iterator[Problem]:
-    return iter(())
-
-
 MODEL_FORMAT: SpecFormat[ModelVersionSpec] = SpecFormat(
-    noun="model", suffix=".model.yaml", model=ModelVersionSpec.model_validate, check=_no_problems
+    noun="model", suffix=".model.yaml", model=ModelVersionSpec.model_validate, check=no_problems
 )
 
 

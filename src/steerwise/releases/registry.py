@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from steerwise.core.releases import RETRIEVAL_PARAMS, ParamValue, ReleaseSpec
 from steerwise.core.versioning import LabelMove, SpecVersion
 from steerwise.retrieval.search import SearchOptions
 from steerwise.store import Store
-from steerwise.versioning.files import Problem, SpecFormat
+from steerwise.versioning.files import SpecFormat, no_problems
 from steerwise.versioning.registry import VersionedRegistry
 
 Release = SpecVersion[ReleaseSpec]
@@ -33,12 +33,8 @@ _ID = re.compile(r"[0-9a-f]{6,64}")
 CREATED_BY_CLI = "steerwise release create"
 
 
-def _no_problems(spec: ReleaseSpec) -> Iterator[Problem]:
-    return iter(())
-
-
 RELEASE_FORMAT: SpecFormat[ReleaseSpec] = SpecFormat(
-    noun="release", suffix=".release.yaml", model=ReleaseSpec.model_validate, check=_no_problems
+    noun="release", suffix=".release.yaml", model=ReleaseSpec.model_validate, check=no_problems
 )
 
 
