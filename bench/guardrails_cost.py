@@ -12,6 +12,13 @@ passages as context. Medians of `--repeats` runs of `--calls` checks each, after
 every check is cold (the embedding cache is emptied first), as the first check of a request is.
 Two variants show where the time goes: `support-lexical` (topics by keyword, grounding by word
 overlap) and `support-patterns` (that, and prompt injection by patterns alone).
+
+End to end, the same request is also made behind the `support` policy, with the rails' work
+overlapping the model's (`[guardrails] overlap`, the default: the judging input rails and the
+output rails' preparation run while the model reads the redacted input) and without it; the
+latency each adds is the median over `--rounds` rounds of (guarded - plain), each round one
+request of each kind in turn, the plain one asking the same redacted question, every guarded
+one with an emptied embedding cache.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from steerwise import Workspace
 from steerwise.core.guardrails import CheckContext
 from steerwise.demo import pack_path
 from steerwise.guardrails.context import context_from_hits
+from steerwise.pipeline.guarded import GuardedRunner
 from steerwise.retrieval import number_context
 from timing import per_call
 
@@ -157,11 +165,51 @@ def measure(
     }
 
 
+def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int) -> dict[str, Any]:
+    """Latency a policy adds to a whole local-model request, with and without overlap."""
+    policy = ws.policies.load("support")
+    redacted = policy.check_input(MESSAGE).text
+    plain_variables = {"question": redacted, "context": passages}
+    sequential = GuardedRunner(ws.runner, overlap=False)
+    cache = ws.policies.services.embedder()
+
+    def guarded(runner: GuardedRunner) -> float:
+        cache.clear()
+        started = time.perf_counter()
+        result = runner.run(
+            "support-answer",
+            {"question": MESSAGE},
+            policy=policy,
+            context=context,
+            extra={"context": passages},
+        )
+        elapsed = time.perf_counter() - started
+        assert result.runs[0].prompt.messages[-1]["content"] == redacted
+        return elapsed
+
+    def plain() -> float:
+        started = time.perf_counter()
+        ws.run_prompt("support-answer", plain_variables)
+        return time.perf_counter() - started
+
+    plain(), guarded(ws.guarded), guarded(sequential)  # warm-up: models and embedder loaded
+    rows = [(plain(), guarded(ws.guarded), guarded(sequential)) for _ in range(rounds)]
+    sequential.close()
+    base = statistics.median(row[0] for row in rows)
+    found: dict[str, Any] = {"plain_request_s": round(base, 3), "rounds": rounds}
+    for index, name in ((1, "overlap"), (2, "sequential")):
+        added = statistics.median(row[index] - row[0] for row in rows)
+        share = round(added / base, 4)
+        found[name] = {"added_ms": round(added * 1000, 1), "share_of_request": share}
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--calls", type=int, default=30)
     parser.add_argument("--requests", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9, help="end-to-end rounds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         ws = workspace(Path(folder) / "ws")
@@ -174,6 +222,7 @@ def main() -> None:
             }
             variables = {"question": QUESTION, "context": number_context(hits)}
             request_s = request_latency(ws, variables, args.requests)
+            whole = end_to_end(ws, context, variables["context"], args.rounds)
         finally:
             ws.close()
     for figures in policies.values():
@@ -183,6 +232,7 @@ def main() -> None:
         "output_chars": len(ANSWER),
         "request_s": round(request_s, 3),
         "policies": policies,
+        "end_to_end_support": whole,
     }
     found["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
     found["load_average"] = os.getloadavg()[0]

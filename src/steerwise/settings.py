@@ -70,6 +70,15 @@ class TracingSection(BaseModel):
         return value
 
 
+class GuardrailsSection(BaseModel):
+    """`[guardrails]`: how policies run on requests (docs/guardrails.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    overlap: bool = True
+    """Run the input rails that only judge while the model already reads the redacted input,
+    and prepare the output rails meanwhile; off: every input rail before the model call."""
+
+
 class Settings(BaseModel):
     """Everything `steerwise.toml` may hold."""
 
@@ -80,6 +89,7 @@ class Settings(BaseModel):
     models: dict[str, ModelConfig] = Field(default_factory=dict)
     retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
     tracing: TracingSection = Field(default_factory=TracingSection)
+    guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
 
 
 def load_settings(path: Path) -> Settings:

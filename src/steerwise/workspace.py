@@ -187,7 +187,7 @@ class Workspace:
             ),
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
-        self.guarded = GuardedRunner(self.runner)
+        self.guarded = GuardedRunner(self.runner, overlap=settings.guardrails.overlap)
         self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))
         self.keys = KeyRing(store, actor=self.actor, cache_ttl_s=settings.prompts.label_cache_ttl_s)
         self.requests = RequestRunner(
@@ -441,6 +441,7 @@ class Workspace:
 
     def close(self) -> None:
         """Store queued decisions and traces; release the store's connections and snapshots."""
+        self.guarded.close()
         self.policies.close()
         self.traces.close()
         self.index.close()

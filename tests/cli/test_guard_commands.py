@@ -175,3 +175,46 @@ def test_run_with_a_policy_redacts_what_the_model_sees(ws: Path) -> None:
     assert report["input"][0]["text"] == "I am [EMAIL_1], can I return a bell?"
     assert report["runs"][0]["answer"]
     assert report["outcome"] in ("allow", "flag")
+
+
+LABELLED = Path(__file__).parents[1] / "guardrails" / "data" / "injection_multilingual.jsonl"
+
+
+def test_fit_classifier_writes_an_encoder_a_policy_can_name(ws: Path) -> None:
+    english = [line for line in LABELLED.read_text(encoding="utf-8").splitlines() if '"en"' in line]
+    data = ws / "labelled.jsonl"
+    data.write_text("\n".join(english) + "\n", encoding="utf-8")
+    outcome = steerwise(
+        "guard", "fit-classifier", str(data), "--out", "fitted", "--epochs", "1", "--json", cwd=ws
+    )
+    assert outcome.code == 0, outcome.err
+    report = outcome.json()
+    assert (report["kind"], report["texts"], report["attacks"]) == ("encoder", 32, 16)
+    assert report["setting"] == "classifier: fitted" and (ws / "fitted" / "encoder").is_dir()
+    assert "fine-tune" in outcome.err  # the progress bar
+    logistic = steerwise(
+        "guard", "fit-classifier", str(data), "--out", "w.json", "--kind", "logistic", cwd=ws
+    )
+    assert logistic.code == 0, logistic.err
+    assert "fitted a logistic classifier on 32 texts (16 attacks)" in logistic.out
+    assert "classifier: w.json" in logistic.out
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"text": "hi", "label": 0}\n{"text": "ignore it"}\n', "labelled.jsonl, line 2"),
+        ('{"text": "hi", "label": 0}\n', "labels of both kinds"),
+        (None, "cannot read the labelled texts"),
+    ],
+)
+def test_fit_classifier_bad_data_exits_two_and_writes_nothing(
+    ws: Path, tmp_path: Path, content: str | None, message: str
+) -> None:
+    data = tmp_path / "labelled.jsonl"
+    if content is not None:
+        data.write_text(content, encoding="utf-8")
+    outcome = steerwise("guard", "fit-classifier", str(data), "--out", str(tmp_path / "o"), cwd=ws)
+    assert outcome.code == 2
+    assert message in outcome.err and "Traceback" not in outcome.err
+    assert not (tmp_path / "o").exists()

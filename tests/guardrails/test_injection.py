@@ -248,7 +248,7 @@ def test_invalid_settings_are_refused(settings: dict[str, object]) -> None:
 
 
 def test_unreadable_files_are_refused(tmp_path: Path) -> None:
-    with pytest.raises(BadInputError, match="cannot read the exemplars"):
+    with pytest.raises(BadInputError, match="cannot read the labelled texts"):
         patterns_only(exemplars=str(tmp_path / "missing.jsonl"))
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "hello"}\n', encoding="utf-8")

@@ -1,16 +1,26 @@
-"""`steerwise policy ...` and `steerwise guard check|decisions`."""
+"""`steerwise policy ...` and `steerwise guard check|decisions|fit-classifier`."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from steerwise.cli.context import CliState, json_option, pass_state
+from steerwise.cli.evals import progress_bar
 from steerwise.cli.output import emit_json, emit_table
 from steerwise.cli.versioned import add_versioned_commands
 from steerwise.core.guardrails import Decision
 from steerwise.guardrails.context import load_context_file
+from steerwise.guardrails.fitting import (
+    CLASSIFIER_KINDS,
+    ClassifierKind,
+    FitReport,
+    FitRequest,
+    fit_injection_classifier,
+)
+from steerwise.guardrails.injection_encoder import EncoderRecipe
 
 EXIT_NOT_ALLOWED = 1
 
@@ -100,6 +110,68 @@ def decisions(
             for d in found
         ],
     )
+
+
+@guard.command(name="fit-classifier")
+@click.argument("data", type=click.Path(dir_okay=False))
+@click.option(
+    "--out", required=True, type=click.Path(), help="Where to write it (a folder or a JSON file)."
+)
+@click.option("--kind", type=click.Choice(CLASSIFIER_KINDS), default="encoder", show_default=True)
+@click.option("--epochs", default=3, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--lr",
+    "learning_rate",
+    default=5e-5,
+    show_default=True,
+    type=click.FloatRange(0, 1, min_open=True),
+    help="The encoder's learning rate.",
+)
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(1, 1024))
+@click.option("--seed", default=0, show_default=True, help="Seed of the shuffle and the head.")
+@json_option
+@pass_state
+def fit_classifier(
+    state: CliState,
+    *,
+    data: str,
+    out: str,
+    kind: ClassifierKind,
+    epochs: int,
+    learning_rate: float,
+    batch_size: int,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Fit the prompt-injection detector's trained classifier on labelled JSONL texts
+    ({"text", "label"}, 1 = attack); a policy's rail then names it with `classifier: OUT`."""
+    recipe = EncoderRecipe(
+        epochs=epochs, learning_rate=learning_rate, batch_size=batch_size, seed=seed
+    )
+    request = FitRequest(Path(data), Path(out), kind, recipe)
+    embedder = state.workspace().policies.services.embedder()
+    with progress_bar("fine-tune") as update:
+        report = fit_injection_classifier(
+            request, embedder, lambda step, total, _loss: update(step, total)
+        )
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        _print_fit(report)
+
+
+def _print_fit(report: FitReport) -> None:
+    click.echo(
+        f"fitted {_article(report.kind)} {report.kind} classifier on {report.texts} texts"
+        f" ({report.attacks} attacks)"
+        f" in {report.seconds:.0f} s; training accuracy {report.training_accuracy:.3f}"
+    )
+    click.echo(f"wrote {report.out}; name it in a prompt_injection rail's settings:")
+    click.echo(f"  {report.setting}")
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _text(value: str) -> str:

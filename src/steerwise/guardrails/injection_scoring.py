@@ -33,6 +33,7 @@ import numpy.typing as npt
 
 from steerwise.core.errors import BadInputError
 from steerwise.guardrails.normalise import normalise
+from steerwise.guardrails.segments import sentence_windows
 from steerwise.guardrails.vectors import CachingEmbedder
 from steerwise.models.interface import Embedder
 
@@ -44,6 +45,7 @@ _VECTOR_CACHE_SIZE = 8
 NGRAM_BUCKETS = 4096
 NGRAM_SIZES = (3, 5)
 _BIAS_COLUMN = 10.0
+TRAINING_WINDOWS = 12
 
 
 class InjectionScorer(Protocol):
@@ -91,18 +93,24 @@ def shipped_exemplars() -> list[Exemplar]:
     return read_exemplars(data.read_text(encoding="utf-8").splitlines(), "shipped exemplars")
 
 
+def load_exemplars_file(path: Path) -> list[Exemplar]:
+    """The labelled texts of a user's JSONL file of {text, label} rows."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise BadInputError(
+            f"cannot read the labelled texts in {path}: {reason}",
+            hint="give the path of a JSONL file of {text, label} rows",
+        ) from None
+    return read_exemplars(lines, str(path))
+
+
 def load_exemplars(extra: Path | None = None) -> list[Exemplar]:
     """The shipped exemplars, plus those of a user's JSONL file."""
     exemplars = shipped_exemplars()
     if extra is not None:
-        try:
-            lines = extra.read_text(encoding="utf-8").splitlines()
-        except OSError as error:
-            raise BadInputError(
-                f"cannot read the exemplars file {extra}: {error.strerror}",
-                hint="give the path of a JSONL file of {text, label} rows",
-            ) from None
-        exemplars.extend(read_exemplars(lines, str(extra)))
+        exemplars.extend(load_exemplars_file(extra))
     return exemplars
 
 
@@ -206,6 +214,27 @@ def ngram_features(
     norms = np.linalg.norm(rows, axis=1, keepdims=True)
     result: npt.NDArray[np.float64] = rows / np.maximum(norms, 1e-12)
     return result
+
+
+def training_rows(texts: Sequence[str], labels: Sequence[int]) -> tuple[list[str], list[int]]:
+    """Normalised texts with their labels, plus every sentence window of each benign text as
+    another negative: the detector scores windows and must not flag a benign one. (A window of
+    an attack may be benign, so attacks are kept whole.)"""
+    if len(texts) != len(labels):
+        raise BadInputError("fitting needs one label per text")
+    if {int(label) for label in labels} != {0, 1}:
+        raise BadInputError("fitting needs texts with labels of both kinds (0 and 1)")
+    rows: list[str] = []
+    targets: list[int] = []
+    for text, label in zip(texts, labels, strict=True):
+        folded = normalise(text).text
+        rows.append(folded)
+        targets.append(int(label))
+        windows = sentence_windows(folded, TRAINING_WINDOWS) if int(label) == 0 else []
+        if len(windows) > 1:
+            rows += [folded[start:end] for start, end in windows]
+            targets += [0] * len(windows)
+    return rows, targets
 
 
 def classifier_features(

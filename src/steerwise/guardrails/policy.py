@@ -10,6 +10,7 @@ failure is reported to the policy's event sink. Every decision a check returns g
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -66,6 +67,28 @@ class _Run:
     results: list[RailResult] = field(default_factory=list)
     redacted: bool = False
     flagged: list[RailResult] = field(default_factory=list)
+
+
+@dataclass
+class PendingCheck:
+    """A check whose text-changing rails have run (`Policy.begin`); `text` is what the rails
+    after them judge, and what a model may read while they do."""
+
+    direction: Direction
+    run: _Run
+    context: CheckContext
+    judging: list[CompiledRail]
+    decided: Decision | None
+
+    @property
+    def text(self) -> str:
+        """The text after redaction (final: the judging rails do not change it)."""
+        return self.run.text
+
+    @property
+    def placeholders(self) -> dict[str, str]:
+        """The placeholders of the redactions so far."""
+        return self.run.placeholders
 
 
 class Policy:
@@ -138,12 +161,56 @@ class Policy:
     ) -> Decision:
         """Run one direction's rails (of `scope`); the first deciding rail ends the check."""
         run = _Run(text, dict(placeholders), dict(placeholders))
-        decision = None
-        for compiled in self.rails(direction, scope):
+        decision = self._run_rails(direction, self.rails(direction, scope), run, context)
+        return self._record(decision or self._finish(direction, run))
+
+    def begin(
+        self,
+        direction: Direction,
+        text: str,
+        context: CheckContext | None = None,
+        placeholders: Mapping[str, str] | None = None,
+    ) -> PendingCheck:
+        """Run the rails that may change the text (up to the last `redact` rail) now, and
+        leave the rails after them, which only judge, to `complete`: the text the pending
+        check holds is final, so a model may read it while the judging rails still run.
+        `complete(begin(...))` decides exactly as `check` does."""
+        rails = self.rails(direction)
+        cut = max((i + 1 for i, c in enumerate(rails) if c.rail.action == "redact"), default=0)
+        run = _Run(text, dict(placeholders or {}), dict(placeholders or {}))
+        context = context or CheckContext()
+        decided = self._run_rails(direction, rails[:cut], run, context)
+        return PendingCheck(direction, run, context, [] if decided else rails[cut:], decided)
+
+    def complete(self, pending: PendingCheck) -> Decision:
+        """Run a pending check's judging rails and record its decision."""
+        direction, run = pending.direction, pending.run
+        decision = pending.decided or self._run_rails(
+            direction, pending.judging, run, pending.context
+        )
+        return self._record(decision or self._finish(direction, run))
+
+    def prepare(self, direction: Direction, context: CheckContext) -> None:
+        """Let the rails of `direction` do ahead of time what depends on the context only
+        (grounding embeds the passages' sentences), so that the check later is shorter. A
+        rail whose preparation fails is left to fail (and be reported) in the check itself."""
+        for compiled in self.rails(direction):
+            prepare = getattr(compiled.detector, "prepare", None)
+            if prepare is not None:
+                with contextlib.suppress(Exception):
+                    prepare(context)
+
+    def _run_rails(
+        self, direction: Direction, rails: list[CompiledRail], run: _Run, context: CheckContext
+    ) -> Decision | None:
+        """Apply `rails` in order until one decides (None: none did)."""
+        for compiled in rails:
             decision = self._apply(direction, compiled, run, context)
             if decision is not None:
-                break
-        decision = decision or self._finish(direction, run)
+                return decision
+        return None
+
+    def _record(self, decision: Decision) -> Decision:
         if self._on_decision is not None:
             self._on_decision(decision)
         return decision

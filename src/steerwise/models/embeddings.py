@@ -107,7 +107,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
-        return _dimension(self._loaded()[0])
+        return sentence_dimension(self._loaded()[0])
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
@@ -121,7 +121,8 @@ class SentenceTransformerEmbedder:
         return unit_rows(vectors)
 
 
-def _dimension(model: Any) -> int:
+def sentence_dimension(model: Any) -> int:
+    """The vector length of a loaded SentenceTransformer."""
     # older sentence-transformers releases only have the longer name
     measure = getattr(model, "get_embedding_dimension", None)
     measure = measure or model.get_sentence_embedding_dimension
@@ -137,7 +138,7 @@ def _encode_in_length_groups(model: Any, texts: Sequence[str], batch_size: int) 
         if not groups or len(texts[index]) > 2 * max(len(texts[groups[-1][0]]), 32):
             groups.append([])
         groups[-1].append(index)
-    rows = np.zeros((len(texts), _dimension(model)), dtype=np.float32)
+    rows = np.zeros((len(texts), sentence_dimension(model)), dtype=np.float32)
     for group in groups:
         rows[group] = model.encode(
             [texts[i] for i in group],

@@ -8,13 +8,15 @@ pass through a StreamGate.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import time
+from collections.abc import Generator, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from steerwise.core.guardrails import CheckContext, Decision, Outcome
 from steerwise.core.models import ChatParams, StreamDelta
-from steerwise.guardrails.policy import Policy
+from steerwise.guardrails.policy import PendingCheck, Policy
 from steerwise.guardrails.streaming import StreamGate
 from steerwise.pipeline.runner import PromptRunner, RunResult
 
@@ -48,11 +50,43 @@ class _Inputs:
     refused: Decision | None = None
 
 
-class GuardedRunner:
-    """PromptRunner plus a policy's input and output rails."""
+@dataclass
+class _Begun:
+    """Input checks whose text-changing rails have run (the judging ones may still run)."""
 
-    def __init__(self, runner: PromptRunner) -> None:
+    variables: dict[str, Any]
+    pending: list[tuple[str, PendingCheck]]
+    placeholders: dict[str, str]
+    refused: PendingCheck | None = None
+
+
+OVERLAP_WORTH_MS = 1.0
+"""A judging stage shorter than this runs in the request's thread: a hand-over costs more."""
+
+
+class GuardedRunner:
+    """PromptRunner plus a policy's input and output rails.
+
+    With `overlap` (the default), the input rails that only judge (those after the last
+    `redact` rail) run on a worker thread while the model is already called with the final,
+    redacted text, and the output rails prepare what depends on the retrieved passages only
+    (grounding embeds their sentences); an input that the judging rails block is refused and
+    the model's answer discarded unseen. The model never reads text a redact rail has not
+    seen. The checks' cost then hides behind the model's time instead of adding to it.
+    Policies whose judging takes under `OVERLAP_WORTH_MS` (rules only) judge in the request's
+    own thread: there is nothing to hide, and a thread hand-over would cost more.
+    """
+
+    def __init__(self, runner: PromptRunner, *, overlap: bool = True) -> None:
         self._runner = runner
+        self._overlap = overlap
+        self._judging_ms: dict[str, float] = {}
+        """Recent time of each policy's judging stage (moving average, milliseconds)."""
+        self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="steerwise-rails")
+
+    def close(self) -> None:
+        """Stop the worker threads (after the checks they run)."""
+        self._workers.shutdown(wait=True)
 
     def run(
         self,
@@ -70,11 +104,17 @@ class GuardedRunner:
         `extra` variables (retrieved context, graph facts) join after the input rails: they
         are not the user's words, and the passages reach the rails through `context`.
         """
-        inputs = self._check_inputs(policy, variables, context)
-        if inputs.refused is not None:
-            return _refused(inputs, inputs.refused)
-        rendered_with = {**inputs.variables, **(extra or {})}
+        begun = self._begin_inputs(policy, variables, context)
+        judged = self._start_judging(policy, begun, context)
+        if judged.done():
+            inputs = judged.result()
+            if inputs.refused is not None:
+                return _refused(inputs, inputs.refused)
+        rendered_with = {**begun.variables, **(extra or {})}
         runs = [self._runner.run(ref, rendered_with, model=model, params=params)]
+        inputs = judged.result()
+        if inputs.refused is not None:
+            return _refused(inputs, inputs.refused, runs)
         outputs: list[Decision] = []
         for attempt in range(policy.reask_budget + 1):
             decision = policy.check_output(runs[-1].answer.text, context, inputs.placeholders)
@@ -105,20 +145,24 @@ class GuardedRunner:
         extra: Mapping[str, Any] | None = None,
     ) -> Iterator[StreamDelta | GuardedResult]:
         """Yield checked text as it is released, then the GuardedResult (`extra` as in
-        `run`)."""
-        inputs = self._check_inputs(policy, variables, context)
+        `run`). Nothing is released before the judging input rails have allowed the input."""
+        begun = self._begin_inputs(policy, variables, context)
+        judged = self._start_judging(policy, begun, context)
+        if judged.done():
+            inputs = judged.result()
+            if inputs.refused is not None:
+                yield StreamDelta(_shown(inputs.refused))
+                yield _refused(inputs, inputs.refused)
+                return
+        gate = StreamGate(policy, context, begun.placeholders)
+        runs: list[RunResult] = []
+        rendered_with = {**begun.variables, **(extra or {})}
+        events = self._runner.stream(ref, rendered_with, model=model, params=params)
+        inputs = yield from _relay(events, gate, runs, judged)
         if inputs.refused is not None:
             yield StreamDelta(_shown(inputs.refused))
-            yield _refused(inputs, inputs.refused)
+            yield _refused(inputs, inputs.refused, runs)
             return
-        gate = StreamGate(policy, context, inputs.placeholders)
-        runs: list[RunResult] = []
-        rendered_with = {**inputs.variables, **(extra or {})}
-        for event in self._runner.stream(ref, rendered_with, model=model, params=params):
-            if isinstance(event, RunResult):
-                runs.append(event)
-            elif released := gate.feed(event.text):
-                yield StreamDelta(released)
         tail, decision = gate.finish()
         if tail:
             yield StreamDelta(tail)
@@ -131,23 +175,80 @@ class GuardedRunner:
         yield GuardedResult(text, streamed, inputs.decisions, gate.decisions, runs)
 
     @staticmethod
-    def _check_inputs(
+    def _begin_inputs(
         policy: Policy, variables: Mapping[str, Any], context: CheckContext | None
-    ) -> _Inputs:
-        """Each string variable through the input rails; the retrieved passages go along, so
-        an injection rail with `scan_context` catches instructions hidden in them."""
-        inputs = _Inputs(dict(variables), [], {})
+    ) -> _Begun:
+        """The text-changing input rails on each string variable (sharing one placeholder
+        map, so `[EMAIL_1]` means the same address everywhere)."""
+        begun = _Begun(dict(variables), [], {})
         for name, value in variables.items():
             if not isinstance(value, str):
                 continue
-            decision = policy.check_input(value, context, inputs.placeholders)
+            pending = policy.begin("input", value, context, begun.placeholders)
+            begun.pending.append((name, pending))
+            if pending.decided is not None:
+                begun.refused = pending
+                break
+            begun.variables[name] = pending.text
+            begun.placeholders.update(pending.placeholders)
+        return begun
+
+    def _start_judging(
+        self, policy: Policy, begun: _Begun, context: CheckContext | None
+    ) -> Future[_Inputs]:
+        """The judging stage, on a worker where overlapping it is worth a thread hand-over
+        (it has taken `OVERLAP_WORTH_MS` or more for this policy lately, or is not measured
+        yet), else done here."""
+        cost = self._judging_ms.get(policy.ref)
+        if self._overlap and begun.refused is None and (cost is None or cost >= OVERLAP_WORTH_MS):
+            return self._workers.submit(self._judge, policy, begun, context)
+        done: Future[_Inputs] = Future()
+        done.set_result(self._judge(policy, begun, context))
+        return done
+
+    def _judge(self, policy: Policy, begun: _Begun, context: CheckContext | None) -> _Inputs:
+        """Finish each variable's input check (the retrieved passages go along, so an injection
+        rail with `scan_context` catches instructions hidden in them); then, if the input
+        may pass, let the output rails prepare for the answer. Its time is remembered."""
+        started = time.perf_counter()
+        inputs = _Inputs(dict(begun.variables), [], dict(begun.placeholders))
+        for _, pending in begun.pending:
+            decision = policy.complete(pending)
             inputs.decisions.append(decision)
             if not decision.allowed:
                 inputs.refused = decision
                 break
-            inputs.variables[name] = decision.text
-            inputs.placeholders.update(decision.placeholders)
+        if inputs.refused is None and context is not None:
+            policy.prepare("output", context)
+        elapsed = (time.perf_counter() - started) * 1000
+        before = self._judging_ms.get(policy.ref, elapsed)
+        self._judging_ms[policy.ref] = before + 0.2 * (elapsed - before)
         return inputs
+
+
+def _relay(
+    events: Iterator[StreamDelta | RunResult],
+    gate: StreamGate,
+    runs: list[RunResult],
+    judged: Future[_Inputs],
+) -> Generator[StreamDelta, None, _Inputs]:
+    """The model's deltas through the gate; before the first is released, the judging input
+    rails must have allowed the input (if they refuse it, the model is stopped)."""
+    inputs: _Inputs | None = None
+    for event in events:
+        if isinstance(event, RunResult):
+            runs.append(event)
+            continue
+        if inputs is None:
+            inputs = judged.result()
+            if inputs.refused is not None:
+                close = getattr(events, "close", None)
+                if close is not None:
+                    close()
+                return inputs
+        if released := gate.feed(event.text):
+            yield StreamDelta(released)
+    return inputs or judged.result()
 
 
 def _shown(decision: Decision) -> str:
@@ -155,8 +256,10 @@ def _shown(decision: Decision) -> str:
     return decision.text if decision.allowed or decision.outcome == "fallback" else decision.message
 
 
-def _refused(inputs: _Inputs, decision: Decision) -> GuardedResult:
-    return GuardedResult(_shown(decision), decision.outcome, inputs.decisions, [], [])
+def _refused(inputs: _Inputs, decision: Decision, runs: Sequence[RunResult] = ()) -> GuardedResult:
+    """The refusal; `runs` are model calls made while the judging rails ran (their answers
+    are discarded, their cost is not)."""
+    return GuardedResult(_shown(decision), decision.outcome, inputs.decisions, [], list(runs))
 
 
 def _stop_notice(decision: Decision, policy: Policy) -> str:

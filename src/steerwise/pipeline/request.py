@@ -428,8 +428,9 @@ def _generation_spans(
     out in turn from the generate step's start (`in_turn`: their own starts are not taken)."""
     inputs, outputs = decisions
     spans = [_rails_span("input_rails", d) for d in inputs]
+    refused = any(not decision.allowed for decision in inputs)
     for index, run in enumerate(runs):
-        spans.append(_model_span(run))
+        spans.append(_model_span(run, discarded=refused))
         if index < len(outputs):
             spans.append(_rails_span("output_rails", outputs[index]))
     return in_turn(spans)
@@ -450,7 +451,9 @@ def _rails_span(name: str, decision: Decision) -> Span:
     return Span(name, sum(r.elapsed_us for r in decision.rails) / 1000, attributes)
 
 
-def _model_span(run: RunResult) -> Span:
+def _model_span(run: RunResult, *, discarded: bool = False) -> Span:
+    """A model call; `discarded`: made while input rails judged, which then refused the
+    input (its answer was never shown)."""
     answer = run.answer
     attempts = [
         {"model": a.model, "number": a.number, "outcome": a.outcome, "error": a.error}
@@ -465,6 +468,8 @@ def _model_span(run: RunResult) -> Span:
         "finish_reason": answer.finish_reason,
         "attempts": attempts,
     }
+    if discarded:
+        attributes["discarded"] = True
     return Span("model_call", answer.latency_s * 1000, attributes)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from typing import ClassVar
 
@@ -79,6 +80,14 @@ class GroundingDetector:
             )
             if not self._supported(overlap, similarity)
         ]
+
+    def prepare(self, context: CheckContext) -> None:
+        """Embed every passage sentence now (into the shared cache), so that a check later
+        embeds only the answer's sentences: the gateway calls it while the model writes."""
+        if self._settings.use_embeddings and self._settings.nli_model is None:
+            pieces = list(dict.fromkeys(_passage_sentences(context)))
+            if pieces:
+                self._services.embedder().embed(pieces)
 
     def claims(self, text: str) -> tuple[str, list[tuple[int, int]]]:
         """`text` with citation markers blanked, and the spans of the sentences this detector
@@ -169,13 +178,15 @@ def _candidate_passages(sentences: list[str], context: CheckContext, limit: int)
     """The passage sentences worth embedding: those sharing the most content words with the
     answer sentences in question (embedding every passage sentence dominates a check's cost)."""
     wanted = set().union(*(content_words(sentence) for sentence in sentences))
-    scored = [
-        (len(wanted & content_words(piece)), piece)
-        for document in context.documents
-        for piece in (document.text[start:end] for start, end in sentence_spans(document.text))
-    ]
+    scored = [(len(wanted & content_words(piece)), piece) for piece in _passage_sentences(context)]
     ranked = sorted((item for item in scored if item[0] > 0), key=lambda item: -item[0])
     return [piece for _, piece in ranked[:limit]]
+
+
+def _passage_sentences(context: CheckContext) -> Iterator[str]:
+    """Every sentence of every retrieved passage, in order."""
+    for document in context.documents:
+        yield from (document.text[start:end] for start, end in sentence_spans(document.text))
 
 
 def _closest_passages(sentence: str, context: CheckContext, limit: int) -> list[str]:

@@ -35,6 +35,12 @@ from steerwise.guardrails.detectors.base import (
     DetectorSettings,
     register_detector,
 )
+from steerwise.guardrails.injection_encoder import (
+    EncoderHead,
+    EncoderScorer,
+    is_encoder_folder,
+    load_encoder,
+)
 from steerwise.guardrails.injection_patterns import (
     PatternMatch,
     describe,
@@ -52,9 +58,11 @@ from steerwise.guardrails.injection_scoring import (
     fit_logistic,
     load_classifier,
     load_exemplars,
+    training_rows,
 )
-from steerwise.guardrails.normalise import normalise, views
-from steerwise.guardrails.segments import Segment, segment, sentence_windows
+from steerwise.guardrails.normalise import views
+from steerwise.guardrails.segments import Segment, segment
+from steerwise.guardrails.vectors import CachingEmbedder
 from steerwise.models.interface import Embedder
 
 DEFAULT_THRESHOLD = 0.65
@@ -77,7 +85,9 @@ class InjectionSettings(DetectorSettings):
     policy and help documents read like instructions, and similarity flags them (measured on
     the demo pack's returns policy: 0.95), so it is off unless asked for."""
     classifier: str | None = None
-    """A JSON file written by `injection_scoring.save_classifier`, to join the scorers."""
+    """A trained classifier to join the scorers: the folder of a fine-tuned encoder
+    (`steerwise guard fit-classifier --kind encoder`) or the JSON file of a logistic
+    regression (`--kind logistic`)."""
     pattern_weight: float = Field(1.0, ge=0.0, le=1.0)
     similarity_weight: float = Field(1.0, ge=0.0, le=1.0)
     classifier_weight: float = Field(1.0, ge=0.0, le=1.0)
@@ -122,20 +132,17 @@ def fit_classifier(
     l2: float = 0.1,
     sizes: tuple[int, int] = NGRAM_SIZES,
 ) -> LogisticWeights:
-    """Fit the classifier for the `classifier` setting on labelled texts (1 = attack).
-
-    Every sentence window of a benign text is benign too, so they join the training rows as
-    negatives: the detector scores windows, and must not flag a benign one. (A window of an
-    attack may be benign, so attacks are kept whole.) Save it with `save_classifier`.
-    """
-    rows, targets = list(texts), [int(label) for label in labels]
-    for text, label in zip(texts, labels, strict=True):
-        folded = normalise(text).text
-        windows = sentence_windows(folded, 12) if label == 0 else []
-        if len(windows) > 1:
-            rows += [folded[start:end] for start, end in windows]
-            targets += [0] * len(windows)
+    """Fit the logistic classifier for the `classifier` setting on labelled texts (1 = attack),
+    with benign sentence windows as extra negatives (`training_rows`). Save it with
+    `save_classifier`; `injection_encoder.fit_encoder` fine-tunes the encoder instead."""
+    rows, targets = training_rows(texts, labels)
     return fit_logistic(rows, targets, embedder, l2=l2, sizes=sizes)
+
+
+def load_trained_classifier(path: Path) -> LogisticWeights | EncoderHead:
+    """The classifier the `classifier` setting names: a fine-tuned encoder's folder, or the
+    JSON file of a logistic regression."""
+    return load_encoder(path) if is_encoder_folder(path) else load_classifier(path)
 
 
 def _match_type(match: PatternMatch) -> str:
@@ -164,9 +171,9 @@ class InjectionDetector:
         self._services = services
         extra = Path(settings.exemplars).expanduser() if settings.exemplars else None
         self._exemplars: list[Exemplar] = load_exemplars(extra)
-        self._weights: LogisticWeights | None = None
+        self._trained: LogisticWeights | EncoderHead | None = None
         if settings.classifier:
-            self._weights = load_classifier(Path(settings.classifier).expanduser())
+            self._trained = load_trained_classifier(Path(settings.classifier).expanduser())
         self._scorers: list[tuple[str, float, InjectionScorer]] | None = None
         self._similarity: SimilarityScorer | None = None
 
@@ -178,11 +185,19 @@ class InjectionDetector:
                 embedder = self._services.embedder()
                 self._similarity = SimilarityScorer(embedder, self._exemplars)
                 scorers.append(("similarity", self.settings.similarity_weight, self._similarity))
-                if self._weights is not None:
-                    classifier = LogisticScorer(embedder, self._weights)
+                if self._trained is not None:
+                    classifier = self._classifier_scorer(embedder, self._trained)
                     scorers.append(("classifier", self.settings.classifier_weight, classifier))
             self._scorers = scorers
         return self._scorers
+
+    @staticmethod
+    def _classifier_scorer(
+        embedder: CachingEmbedder, trained: LogisticWeights | EncoderHead
+    ) -> InjectionScorer:
+        if isinstance(trained, EncoderHead):
+            return EncoderScorer(trained)
+        return LogisticScorer(embedder, trained)
 
     def analyse(self, text: str, source: str | None = None) -> Analysis:
         """Pattern matches in every view of `text`, and the segments to embed."""
