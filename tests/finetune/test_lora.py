@@ -204,3 +204,20 @@ def test_early_stopping_keeps_the_best_adapter(ws: Workspace) -> None:
     assert job.step == 2 and len(validations) == 2 and validations[1] > validations[0]
     assert metrics["stopped_early"] is True
     assert metrics["validation_loss"] == pytest.approx(validations[0], abs=1e-6)
+
+
+def test_top_layers_limits_the_adapter_to_the_last_layers(ws: Workspace) -> None:
+    from safetensors import safe_open
+
+    config = TrainingConfig(max_steps=2, top_layers=4, **FAST)
+    job = ws.finetune.run(JobRequest(BASE, "format", "format-top", config))
+    assert job.status == "succeeded" and job.model is not None
+    version = ws.model_versions.get(job.model)
+    assert version.spec.hyperparameters["top_layers"] == 4
+    adapter = ws.root / str(version.spec.adapter) / ADAPTER
+    with safe_open(str(adapter), framework="pt") as tensors:
+        layers = {int(key.split(".layers.")[1].split(".")[0]) for key in tensors.keys()}  # noqa: SIM118
+    assert layers == {26, 27, 28, 29}  # SmolLM2-135M has 30
+    with pytest.raises(FinetuneError, match="the base model has 30 layers"):
+        too_many = TrainingConfig(max_steps=1, top_layers=31, **FAST)
+        ws.finetune.run(JobRequest(BASE, "format", "format-none", too_many))

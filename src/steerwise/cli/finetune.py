@@ -158,6 +158,9 @@ def export_set(state: CliState, ref: str, form: str, out: str) -> None:
 @click.option("--lora-r", default=8, show_default=True, type=click.IntRange(1, 256))
 @click.option("--lora-alpha", default=16, show_default=True, type=click.IntRange(1, 1024))
 @click.option("--max-length", default=512, show_default=True, type=click.IntRange(16, 8192))
+@click.option(
+    "--top-layers", type=click.IntRange(1), help="LoRA on the last N layers only (faster)."
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option(
     "--eval-every", type=click.IntRange(1), help="Validate every N steps (default: epoch)."

@@ -108,6 +108,9 @@ class TrainingConfig(BaseModel):
     lora_alpha: int = Field(default=16, ge=1, le=1024)
     lora_dropout: float = Field(default=0.0, ge=0, lt=1)
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    top_layers: int | None = Field(default=None, ge=1)
+    """LoRA on the last N transformer layers only (None: every layer). The backward pass
+    then stops below them, so a step costs less; lower layers keep the base's weights."""
     max_length: int = Field(default=512, ge=16, le=8192)
     seed: int = 0
     eval_every: int | None = Field(default=None, ge=1)

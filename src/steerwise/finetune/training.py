@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from steerwise.core.errors import BadInputError
 from steerwise.core.finetune import ChatRow, FinetuneError, StepLog, TrainingConfig
 
 IGNORED = -100
@@ -131,6 +132,19 @@ class _State:
     seconds: float = 0.0
 
 
+def _top_layers(model: Any, top: int | None) -> list[int] | None:
+    """The indices of the last `top` transformer layers (None: every layer)."""
+    if top is None:
+        return None
+    count = int(model.config.num_hidden_layers)
+    if top > count:
+        raise BadInputError(
+            f"top_layers is {top}, but the base model has {count} layers",
+            hint=f"give at most {count}, or leave it out to train every layer",
+        )
+    return list(range(count - top, count))
+
+
 class LoraTrainer:
     """Trains a LoRA adapter on a loaded model (module docstring)."""
 
@@ -154,6 +168,7 @@ class LoraTrainer:
             lora_alpha=config.lora_alpha,
             lora_dropout=config.lora_dropout,
             target_modules=list(config.target_modules),
+            layers_to_transform=_top_layers(model, config.top_layers),
             task_type="CAUSAL_LM",
         )
         with warnings.catch_warnings():  # peft asks transformers a deprecated question
