@@ -14,7 +14,7 @@ Two variants show where the time goes: `support-lexical` (topics by keyword, gro
 overlap) and `support-patterns` (that, and prompt injection by patterns alone).
 
 End to end, the same request is also made behind the `support` policy, with the rails' work
-overlapping the model's (`[guardrails] overlap`, the default: the judging input rails and the
+overlapping the model's (`[guardrails] overlap = true`: the judging input rails and the
 output rails' preparation run while the model reads the redacted input) and without it; the
 latency each adds is the median over `--rounds` rounds of (guarded - plain), each round one
 request of each kind in turn, the plain one asking the same redacted question, every guarded
@@ -171,6 +171,7 @@ def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int)
     redacted = policy.check_input(MESSAGE).text
     plain_variables = {"question": redacted, "context": passages}
     sequential = GuardedRunner(ws.runner, overlap=False)
+    overlapping = GuardedRunner(ws.runner, overlap=True)
     cache = ws.policies.services.embedder()
 
     def guarded(runner: GuardedRunner) -> float:
@@ -192,9 +193,10 @@ def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int)
         ws.run_prompt("support-answer", plain_variables)
         return time.perf_counter() - started
 
-    plain(), guarded(ws.guarded), guarded(sequential)  # warm-up: models and embedder loaded
-    rows = [(plain(), guarded(ws.guarded), guarded(sequential)) for _ in range(rounds)]
+    plain(), guarded(overlapping), guarded(sequential)  # warm-up: models and embedder loaded
+    rows = [(plain(), guarded(overlapping), guarded(sequential)) for _ in range(rounds)]
     sequential.close()
+    overlapping.close()
     base = statistics.median(row[0] for row in rows)
     found: dict[str, Any] = {"plain_request_s": round(base, 3), "rounds": rounds}
     for index, name in ((1, "overlap"), (2, "sequential")):

@@ -74,7 +74,7 @@ class GuardrailsSection(BaseModel):
     """`[guardrails]`: how policies run on requests (docs/guardrails.md)."""
 
     model_config = ConfigDict(extra="forbid")
-    overlap: bool = True
+    overlap: bool = False
     """Run the input rails that only judge while the model already reads the redacted input,
     and prepare the output rails meanwhile; off: every input rail before the model call."""
 

@@ -70,8 +70,7 @@ def test_input_rails_stop_an_injection_and_its_answer_is_never_shown(ws: Workspa
     )
     assert answer.outcome == "block"
     assert answer.reason_code == "input.prompt_injection.instruction_override"
-    # the injection rail judges while the model already reads the input ([guardrails]
-    # overlap); the call's answer is discarded, and its cost is still counted
+    # with [guardrails] overlap on, the model may already have answered: discarded, counted
     assert len(answer.runs) <= 1 and answer.output_decisions == []
     assert answer.text == "Sorry, I can't help with that. Please contact Customer Care."
 

@@ -67,17 +67,18 @@ OVERLAP_WORTH_MS = 1.0
 class GuardedRunner:
     """PromptRunner plus a policy's input and output rails.
 
-    With `overlap` (the default), the input rails that only judge (those after the last
-    `redact` rail) run on a worker thread while the model is already called with the final,
-    redacted text, and the output rails prepare what depends on the retrieved passages only
-    (grounding embeds their sentences); an input that the judging rails block is refused and
-    the model's answer discarded unseen. The model never reads text a redact rail has not
-    seen. The checks' cost then hides behind the model's time instead of adding to it.
-    Policies whose judging takes under `OVERLAP_WORTH_MS` (rules only) judge in the request's
-    own thread: there is nothing to hide, and a thread hand-over would cost more.
+    With `overlap` (`[guardrails] overlap`, off by default), the input rails that only judge
+    (those after the last `redact` rail) run on a worker thread while the model is already
+    called with the final, redacted text, and the output rails prepare what depends on the
+    retrieved passages only (grounding embeds their sentences); an input that the judging
+    rails block is refused and the model's answer discarded unseen. The model never reads
+    text a redact rail has not seen. The checks' cost then hides behind the model's time
+    instead of adding to it. Policies whose judging takes under `OVERLAP_WORTH_MS` (rules
+    only) judge in the request's own thread: there is nothing to hide, and a thread
+    hand-over would cost more.
     """
 
-    def __init__(self, runner: PromptRunner, *, overlap: bool = True) -> None:
+    def __init__(self, runner: PromptRunner, *, overlap: bool = False) -> None:
         self._runner = runner
         self._overlap = overlap
         self._judging_ms: dict[str, float] = {}
