@@ -78,7 +78,7 @@ def test_the_fine_tuned_encoder_separates_what_it_learnt(fitted: Path) -> None:
     assert correct >= 0.9 * len(TEXTS)
     attacks = [s for s, y in zip(scores, LABELS, strict=True) if y]
     benign = [s for s, y in zip(scores, LABELS, strict=True) if not y]
-    assert min(attacks) > 0.5 > max(benign) or sum(attacks) / len(attacks) > 0.8
+    assert sum(attacks) / len(attacks) - sum(benign) / len(benign) > 0.5  # well apart
 
 
 def test_the_detector_uses_the_folder_as_its_classifier(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -35,7 +36,19 @@ ACTOR = EnvironmentVariable(
 DEBUG = EnvironmentVariable("STEERWISE_DEBUG", "Set to 1 to print tracebacks of unexpected errors.")
 CACHE_DIR = EnvironmentVariable(
     "STEERWISE_CACHE_DIR",
-    "Where GGUF weights converted for transformers are kept (default: ~/.cache/steerwise).",
+    "Where rebuildable files are kept: GGUF weights converted for transformers, embedders"
+    " exported to ONNX (default: ~/.cache/steerwise).",
 )
 
-ALL = (WORKSPACE, DATABASE_URL, ACTOR, DEBUG, CACHE_DIR)
+EMBEDDER_RUNTIME = EnvironmentVariable(
+    "STEERWISE_EMBEDDER_RUNTIME",
+    "onnx (the default: ONNX Runtime, the same vectors several times faster) or torch.",
+)
+
+ALL = (WORKSPACE, DATABASE_URL, ACTOR, DEBUG, CACHE_DIR, EMBEDDER_RUNTIME)
+
+
+def cache_dir() -> Path:
+    """STEERWISE_CACHE_DIR, else ~/.cache/steerwise."""
+    configured = CACHE_DIR.get()
+    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "steerwise"

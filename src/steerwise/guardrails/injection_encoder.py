@@ -199,11 +199,6 @@ def _folder_sha256(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def is_encoder_folder(path: Path) -> bool:
-    """Whether `path` is a folder `fit_encoder` wrote (rather than a logistic JSON file)."""
-    return path.is_dir()
-
-
 def load_encoder(folder: Path) -> EncoderHead:
     """The head `fit_encoder` wrote in `folder`, checked against its encoder."""
     try:

@@ -17,6 +17,7 @@ from steerwise.models.failures import (
     sdk_failures,
 )
 from steerwise.models.interface import Embedder
+from steerwise.models.onnx_encoder import Encode, onnx_encoder
 from steerwise.models.openai_provider import api_error_message, import_openai
 from steerwise.models.packing import packable, packed_embeddings
 from steerwise.models.torch_runtime import prepare_torch_environment
@@ -109,13 +110,25 @@ class SentenceTransformerEmbedder:
     def dimension(self) -> int:
         return sentence_dimension(self._loaded()[0])
 
+    @property
+    def runtime(self) -> str:
+        """`onnx` when ONNX Runtime runs the encoder (float32 BERT models, by default), else
+        `torch` (see `steerwise.models.onnx_encoder`)."""
+        return "torch" if self._onnx_encoder(self._loaded()[0]) is None else "onnx"
+
+    def _onnx_encoder(self, model: Any) -> Encode | None:
+        if self._precision != "float32" or not packable(model):
+            return None
+        return onnx_encoder(str(self._path), model[0].auto_model)
+
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model, lock = self._loaded()
         with lock:
             if self._precision == "float32" and packable(model):
-                return unit_rows(packed_embeddings(model, texts))
+                encode = self._onnx_encoder(model)
+                return unit_rows(packed_embeddings(model, texts, encode=encode))
             vectors = _encode_in_length_groups(model, texts, self._batch_size)
         # bfloat16 rows are unit length only to about 1e-2; renormalise in float32
         return unit_rows(vectors)

@@ -14,7 +14,7 @@ and (optionally) normalisation, such as the bundled all-MiniLM-L6-v2; `packable`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -59,9 +59,15 @@ def packed_embeddings(
     texts: Sequence[str],
     *,
     capacity: int = PACK_CAPACITY,
-    packs_per_batch: int = PACKS_PER_BATCH,
+    packs_per_batch: int | None = None,
+    encode: Callable[[dict[str, Any]], Any] | None = None,
 ) -> npt.NDArray[np.float32]:
-    """Mean-pooled token vectors of each text, computed in packed rows (not normalised)."""
+    """Mean-pooled token vectors of each text, computed in packed rows (not normalised).
+
+    `encode` maps the packed inputs to the last hidden state in place of the model's own
+    torch encoder (ONNX Runtime, `steerwise.models.onnx_encoder`). Torch runs
+    `PACKS_PER_BATCH` rows a call; ONNX Runtime one, so that rows of unequal width carry no
+    padding (batching gains it nothing)."""
     import torch
 
     limit = int(model.max_seq_length)
@@ -72,20 +78,25 @@ def packed_embeddings(
     encoder = model[0].auto_model
     pooled = np.zeros((len(texts), int(encoder.config.hidden_size)), dtype=np.float32)
     with torch.inference_mode():
-        for start in range(0, len(packs), packs_per_batch):
-            batch = packs[start : start + packs_per_batch]
-            inputs, owners = _packed_batch(batch, ids, encoder.dtype)
-            hidden = encoder(**inputs).last_hidden_state.float()
+        step = packs_per_batch or (PACKS_PER_BATCH if encode is None else 1)
+        for start in range(0, len(packs), step):
+            batch = packs[start : start + step]
+            inputs, owners = packed_batch(batch, ids, encoder.dtype)
+            if encode is None:
+                hidden = encoder(**inputs).last_hidden_state.float()
+            else:
+                hidden = encode(inputs)
             _pool(hidden, owners, pooled)
     return pooled
 
 
-def _packed_batch(
-    packs: list[list[int]], ids: list[list[int]], dtype: Any
+def packed_batch(
+    packs: list[list[int]], ids: list[list[int]], dtype: Any = None
 ) -> tuple[dict[str, Any], Any]:
     """Model inputs for rows of packs, and which text owns each position (-1: padding)."""
     import torch
 
+    dtype = dtype or torch.float32
     width = max(sum(len(ids[i]) for i in pack) for pack in packs)
     tokens = torch.zeros((len(packs), width), dtype=torch.long)
     positions = torch.zeros_like(tokens)

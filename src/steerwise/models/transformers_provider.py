@@ -108,7 +108,7 @@ def converted_folder(gguf_file: Path) -> Path:
     tokenizer), converted on first use and cached by the file's SHA-256."""
     from steerwise.models.versions import tree_sha256
 
-    folder = cache_dir() / "transformers" / tree_sha256(gguf_file)[:24]
+    folder = environment.cache_dir() / "transformers" / tree_sha256(gguf_file)[:24]
     if (folder / "config.json").is_file():
         return folder
     torch, transformers = _import_runtime()
@@ -128,12 +128,6 @@ def converted_folder(gguf_file: Path) -> Path:
     except OSError:
         shutil.rmtree(partial, ignore_errors=True)
     return folder
-
-
-def cache_dir() -> Path:
-    """STEERWISE_CACHE_DIR, else ~/.cache/steerwise."""
-    configured = environment.CACHE_DIR.get()
-    return Path(configured).expanduser() if configured else Path.home() / ".cache" / "steerwise"
 
 
 def _with_adapter(path: str, adapter: str) -> tuple[Any, Any, threading.Lock]:

@@ -38,7 +38,6 @@ from steerwise.guardrails.detectors.base import (
 from steerwise.guardrails.injection_encoder import (
     EncoderHead,
     EncoderScorer,
-    is_encoder_folder,
     load_encoder,
 )
 from steerwise.guardrails.injection_patterns import (
@@ -142,7 +141,7 @@ def fit_classifier(
 def load_trained_classifier(path: Path) -> LogisticWeights | EncoderHead:
     """The classifier the `classifier` setting names: a fine-tuned encoder's folder, or the
     JSON file of a logistic regression."""
-    return load_encoder(path) if is_encoder_folder(path) else load_classifier(path)
+    return load_encoder(path) if path.is_dir() else load_classifier(path)
 
 
 def _match_type(match: PatternMatch) -> str:
