@@ -37,6 +37,7 @@ from steerwise.graph import KnowledgeGraph
 from steerwise.guardrails.registry import PolicyRegistry
 from steerwise.models import ModelRegistry
 from steerwise.models.versions import ModelVersions
+from steerwise.monitor import Monitor
 from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
 from steerwise.pipeline.request import Answer, RequestRunner, Streamed, Target
@@ -189,6 +190,7 @@ class Workspace:
         )
         self.guarded = GuardedRunner(self.runner, overlap=settings.guardrails.overlap)
         self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))
+        self.monitor = Monitor(store, flush=self.traces.flush)
         self.keys = KeyRing(store, actor=self.actor, cache_ttl_s=settings.prompts.label_cache_ttl_s)
         self.requests = RequestRunner(
             runner=self.runner,

@@ -7,6 +7,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+TRACE_STEPS = (
+    "retrieval",
+    "graph_facts",
+    "input_rails",
+    "model_call",
+    "output_rails",
+    "citations",
+)
+"""The steps of a request whose durations metrics keep (`steerwise.monitor`)."""
+
 _TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})(-.*)?")
 
 

@@ -290,8 +290,11 @@ class RequestRunner:
         text, hits = generated.text, prepared.hits
         with request.timeline.step("citations") as span:
             cited = _cited(text, hits)
-            confidence = self._confidence(text, hits, cited, prepared.context) if hits else None
+            scores = self._confidence(text, hits, cited, prepared.context) if hits else None
+            confidence = None if scores is None else (scores[0] + scores[1]) / 2.0
+            grounding = None if scores is None else scores[1]
             span |= {"cited": [c.number for c in cited], "confidence": confidence}
+            span["grounding"] = grounding
         return Answer(
             text=text,
             outcome=generated.outcome,
@@ -375,7 +378,10 @@ class RequestRunner:
         hits: Sequence[SearchHit],
         cited: Sequence[CitedSource],
         context: CheckContext,
-    ) -> float:
+    ) -> tuple[float, float]:
+        """Retrieval (the dense score of the cited chunks, else the top one) and grounding
+        (the share of the answer's sentences the context supports); confidence is their
+        mean."""
         chosen = {c.chunk_id for c in cited}
         dense = [h.scores.get("dense", 0.0) for h in hits if h.chunk_id in chosen] or [
             hits[0].scores.get("dense", 0.0)
@@ -387,7 +393,7 @@ class RequestRunner:
         ]
         unsupported = self._grounding.detect(text, context) if sentences else []
         grounding = 1.0 - len(unsupported) / len(sentences) if sentences else 0.0
-        return (retrieval + grounding) / 2.0
+        return retrieval, grounding
 
 
 def _generation_params(spec: ReleaseSpec) -> ChatParams | None:

@@ -353,6 +353,56 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
         by_dialect=_immutable("training_set_versions", "model_versions"),
     ),
+    Migration(
+        14,
+        "trace facts for metrics",
+        (
+            """CREATE TABLE trace_facts (
+                trace_id TEXT PRIMARY KEY,
+                created_at TEXT NOT NULL,
+                target TEXT NOT NULL,
+                release_name TEXT NOT NULL,
+                release TEXT NOT NULL,
+                release_id TEXT NOT NULL,
+                outcome TEXT NOT NULL,
+                error INTEGER NOT NULL,
+                latency_ms DOUBLE PRECISION NOT NULL,
+                latency_bucket INTEGER NOT NULL,
+                input_tokens INTEGER NOT NULL,
+                output_tokens INTEGER NOT NULL,
+                cost_usd DOUBLE PRECISION NOT NULL,
+                attempts INTEGER NOT NULL,
+                confidence DOUBLE PRECISION,
+                confidence_bin INTEGER,
+                grounding DOUBLE PRECISION,
+                grounding_bin INTEGER,
+                stale INTEGER NOT NULL,
+                input_chars INTEGER NOT NULL,
+                retrieval_bucket INTEGER,
+                graph_facts_bucket INTEGER,
+                input_rails_bucket INTEGER,
+                model_call_bucket INTEGER,
+                output_rails_bucket INTEGER,
+                citations_bucket INTEGER,
+                output_chars INTEGER NOT NULL
+            )""",
+            "CREATE INDEX trace_facts_by_target ON trace_facts (target, created_at)",
+            "CREATE INDEX trace_facts_by_release ON trace_facts (release_name, created_at)",
+            """CREATE TABLE trace_rail_facts (
+                trace_id TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                target TEXT NOT NULL,
+                release_name TEXT NOT NULL,
+                stage TEXT NOT NULL,
+                rail TEXT NOT NULL,
+                result TEXT NOT NULL,
+                decision TEXT NOT NULL
+            )""",
+            "CREATE INDEX trace_rail_facts_by_target ON trace_rail_facts (target, created_at)",
+            "CREATE INDEX trace_rail_facts_by_release"
+            " ON trace_rail_facts (release_name, created_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -17,7 +17,8 @@ from steerwise.store.knowledge import (
     SnapshotRecords,
     SourceRecords,
 )
-from steerwise.store.session import Row, Session
+from steerwise.store.monitor import MonitorRecords
+from steerwise.store.session import Row, Session, insert_many
 
 
 def _dump(value: Any) -> str:
@@ -28,28 +29,6 @@ def _dump_record(value: Any) -> str:
     """JSON of a record written per request (trace, decision, review item): keys in the order
     the record has them (sorting them costs a third more, and nothing hashes these)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-ROWS_PER_STATEMENT = 100
-
-
-def insert_many(
-    session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
-) -> None:
-    """Insert `rows` (values in `columns` order), up to a hundred rows per INSERT: each
-    statement is one trip into the database (and, in Python, one release and re-acquisition
-    of the GIL, which a writer thread waits long for while requests keep the interpreter
-    busy)."""
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        params: dict[str, Any] = {}
-        groups = []
-        for number, values in enumerate(rows[start : start + ROWS_PER_STATEMENT]):
-            names = [f"{column}_{number}" for column in columns]
-            params.update(zip(names, values, strict=True))
-            groups.append("(" + ", ".join(f":{name}" for name in names) + ")")
-        session.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(groups)}", params
-        )
 
 
 @dataclass(frozen=True)
@@ -592,6 +571,7 @@ class Transaction:
         self.keys = KeyRecords(session)
         self.evals = EvalRecords(session)
         self.finetune_jobs = FinetuneJobRecords(session)
+        self.monitor = MonitorRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""

@@ -64,3 +64,25 @@ class Session:
         """Run a query and return the first column of its first row, or None."""
         row = self.one(sql, params)
         return row[0] if row is not None else None
+
+
+ROWS_PER_STATEMENT = 100
+
+
+def insert_many(
+    session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert `rows` (values in `columns` order), up to a hundred rows per INSERT: each
+    statement is one trip into the database (and, in Python, one release and re-acquisition
+    of the GIL, which a writer thread waits long for while requests keep the interpreter
+    busy)."""
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        params: dict[str, Any] = {}
+        groups = []
+        for number, values in enumerate(rows[start : start + ROWS_PER_STATEMENT]):
+            names = [f"{column}_{number}" for column in columns]
+            params.update(zip(names, values, strict=True))
+            groups.append("(" + ", ".join(f":{name}" for name in names) + ")")
+        session.execute(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(groups)}", params
+        )

@@ -1,10 +1,12 @@
 """TraceLog: traces stored off the request path (batched), read back, exported as JSONL.
 
-Inputs and outputs are scrubbed of personal data and secrets (`guardrails.scrub`) on the
-writer thread, before a trace is stored; the spans hold ids, versions, scores, counts and
-timings, never the text of retrieved chunks. After each batch is written, the same scrubbed
-traces go to the log's sinks (`TraceSink`, for example OpenTelemetry export), still on the
-writer thread; a sink that fails is logged and counted (`export_failed`), never raised.
+Each trace's numbers for metrics (`steerwise.monitor.facts`) are stored with it, in the same
+transaction. Inputs and outputs are scrubbed of personal data and secrets
+(`guardrails.scrub`) on the writer thread, before a trace is stored; the spans hold ids,
+versions, scores, counts and timings, never the text of retrieved chunks. After each batch is
+written, the same scrubbed traces go to the log's sinks (`TraceSink`, for example
+OpenTelemetry export), still on the writer thread; a sink that fails is logged and counted
+(`export_failed`), never raised.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import replace
 from steerwise.core.errors import NotFoundError
 from steerwise.core.traces import Span, Trace
 from steerwise.guardrails.scrub import scrub
+from steerwise.monitor.facts import facts_of
 from steerwise.store import Store
 from steerwise.store.batching import BatchWriter, yielding
 from steerwise.store.records import Transaction
@@ -26,8 +29,11 @@ log = logging.getLogger(__name__)
 
 
 def _write(tx: Transaction, rows: Sequence[Trace]) -> None:
-    # scrubbed already (TraceLog._write_batch)
-    tx.traces.add_many([trace.to_dict() for trace in yielding(rows)])
+    # scrubbed already (TraceLog._write_batch); the facts metrics sum go in with each trace
+    traces = list(yielding(rows))
+    tx.traces.add_many([trace.to_dict() for trace in traces])
+    facts = [facts_of(trace) for trace in traces]
+    tx.monitor.add_many([f.row() for f in facts], [row for f in facts for row in f.rail_rows()])
 
 
 def scrubbed(trace: Trace) -> Trace:
