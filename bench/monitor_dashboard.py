@@ -3,14 +3,16 @@
     .venv/bin/python bench/monitor_dashboard.py [--traces 1000000] [--repeats 5]
         [--postgres postgresql://postgres@127.0.0.1:5432/test]
 
-The traces' facts (`trace_facts`, and `trace_rail_facts` for the one request in ten whose
-injection rail fired) are written straight into a fresh store of each kind through the same
-records the trace writer uses, spread over seven days (about 100 a minute) for one
-deployment, with lognormal latencies and per-step durations, token counts, costs, outcomes
-and scores. Then `Monitor.metrics` (every query `steerwise monitor show` runs: totals,
-outcomes, latency and per-step histograms, score tenths, releases, rails, the series) is
-timed over windows of one hour, one day and the whole week, median of `--repeats` after one
-warm-up. PostgreSQL gets `ANALYZE` after loading, as autovacuum would.
+The traces' facts (`trace_facts`, `trace_rail_facts` for the one request in ten whose
+injection rail fired, and the hourly roll-up) are written into a fresh store of each kind by
+the function the trace writer uses (`store_facts`), 10,000 a transaction, spread over seven
+days (about 100 a minute) for one deployment, with lognormal latencies and per-step
+durations, token counts, costs, outcomes and scores. Then `Monitor.metrics` (every query
+`steerwise monitor show` runs: totals, outcomes, latency and per-step histograms, score
+tenths, releases, rails, the series) is timed over windows of one hour, three hours (the
+longest read from the facts alone), one day and a week, ending 23.5 minutes before the last
+trace (so that long windows read partial hours at both ends from the facts), median of
+`--repeats` after one warm-up. PostgreSQL gets `ANALYZE` after loading, as autovacuum would.
 """
 
 from __future__ import annotations
@@ -29,72 +31,66 @@ from typing import Any
 
 import numpy as np
 
-from steerwise.core.traces import TRACE_STEPS
 from steerwise.monitor import Monitor
-from steerwise.monitor.facts import latency_bucket, tenth
+from steerwise.monitor.facts import RailFact, TraceFacts
 from steerwise.monitor.metrics import iso
+from steerwise.monitor.sums import store_facts
 from steerwise.store import Store, open_store
 
 RESULTS = Path(__file__).resolve().parent / "results" / "monitor_dashboard.json"
 END = datetime(2026, 12, 6, tzinfo=UTC)
 SPAN = timedelta(days=7)
+UNTIL = END - timedelta(minutes=23, seconds=30)
 TARGET = "support-bot@production"
 CHUNK = 10_000
-WINDOWS = ("1h", "1d", "7d")
+WINDOWS = ("1h", "3h", "1d", "7d")
+STEP_SHARES = {
+    "retrieval": 0.01,
+    "input_rails": 0.05,
+    "model_call": 0.85,
+    "output_rails": 0.03,
+    "citations": 0.001,
+}
 
 
-def fact_rows(
+def synthetic_facts(
     start: int, count: int, total: int, rng: np.random.Generator
-) -> tuple[list[Any], list[Any]]:
-    """`count` synthetic fact rows (and rail rows) from trace number `start` on."""
+) -> list[TraceFacts]:
+    """`count` synthetic traces' facts from trace number `start` on."""
     numbers = np.arange(start, start + count)
     seconds = SPAN.total_seconds() * numbers / total
     latency = rng.lognormal(7.5, 0.5, count)
     confidence = rng.beta(5, 2, count)
-    facts, rails = [], []
+    found = []
     for i, number in enumerate(numbers):
-        at = iso(END - SPAN + timedelta(seconds=float(seconds[i])))
         outcome = "block" if number % 10 == 0 else "flag" if number % 7 == 0 else "allow"
-        row = {
-            "trace_id": f"{number:012d}",
-            "created_at": at,
-            "target": TARGET,
-            "release_name": "support-bot",
-            "release": "support-bot@2" if number > total // 2 else "support-bot@1",
-            "release_id": "r2" if number > total // 2 else "r1",
-            "outcome": outcome,
-            "error": int(number % 100 == 0),
-            "latency_ms": float(latency[i]),
-            "latency_bucket": latency_bucket(float(latency[i])),
-            "input_tokens": 400,
-            "output_tokens": 60,
-            "cost_usd": 0.0004,
-            "attempts": 1,
-            "confidence": float(confidence[i]),
-            "confidence_bin": tenth(float(confidence[i])),
-            "grounding": 0.8,
-            "grounding_bin": 8,
-            "stale": int(number % 50 == 0),
-            "input_chars": 200,
-            "output_chars": 300,
-        }
-        for share, step in zip((0.01, 0.0, 0.05, 0.85, 0.03, 0.001), TRACE_STEPS, strict=True):
-            row[f"{step}_bucket"] = latency_bucket(float(latency[i]) * share) if share else None
-        facts.append(row)
-        if outcome == "block":
-            rails.append(
-                {
-                    "trace_id": row["trace_id"],
-                    "created_at": at,
-                    "target": TARGET,
-                    "release_name": "support-bot",
-                    "stage": "input",
-                    "rail": "prompt_injection",
-                    "result": "triggered",
-                    "decision": "block",
-                }
+        ms = float(latency[i])
+        found.append(
+            TraceFacts(
+                trace_id=f"{number:012d}",
+                created_at=iso(END - SPAN + timedelta(seconds=float(seconds[i]))),
+                target=TARGET,
+                release="support-bot@2" if number > total // 2 else "support-bot@1",
+                release_id="r2" if number > total // 2 else "r1",
+                outcome=outcome,
+                error=number % 100 == 0,
+                latency_ms=ms,
+                steps={step: ms * share for step, share in STEP_SHARES.items()},
+                input_tokens=400,
+                output_tokens=60,
+                cost_usd=0.0004,
+                attempts=1,
+                confidence=float(confidence[i]),
+                grounding=0.8,
+                stale=number % 50 == 0,
+                input_chars=200,
+                output_chars=300,
+                rails=(RailFact("input", "prompt_injection", "triggered", "block"),)
+                if outcome == "block"
+                else (),
             )
-    return facts, rails
+        )
+    return found
 
 
 def load(store: Store, total: int) -> float:
@@ -102,9 +98,9 @@ def load(store: Store, total: int) -> float:
     rng = np.random.default_rng(0)
     started = time.perf_counter()
     for start in range(0, total, CHUNK):
-        facts, rails = fact_rows(start, min(CHUNK, total - start), total, rng)
+        facts = synthetic_facts(start, min(CHUNK, total - start), total, rng)
         with store.write() as tx:
-            tx.monitor.add_many(facts, rails)
+            store_facts(tx, facts)
     return time.perf_counter() - started
 
 
@@ -112,11 +108,11 @@ def time_windows(store: Store, repeats: int) -> dict[str, Any]:
     monitor = Monitor(store)
     found: dict[str, Any] = {}
     for window in WINDOWS:
-        metrics = monitor.metrics(TARGET, window=window, until=END)  # warm-up
+        metrics = monitor.metrics(TARGET, window=window, until=UNTIL)  # warm-up
         runs = []
         for _ in range(repeats):
             began = time.perf_counter()
-            monitor.metrics(TARGET, window=window, until=END)
+            monitor.metrics(TARGET, window=window, until=UNTIL)
             runs.append(time.perf_counter() - began)
         found[window] = {
             "traces": metrics.requests,

@@ -7,8 +7,16 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from steerwise.core.alerts import AlertRule, Webhook
 from steerwise.core.errors import BadInputError
 from steerwise.core.models import DEFAULT_MODEL, ModelConfig
 
@@ -79,6 +87,25 @@ class GuardrailsSection(BaseModel):
     and prepare the output rails meanwhile; off: every input rail before the model call."""
 
 
+class AlertsSection(BaseModel):
+    """`[alerts]`: rules, webhooks, and how often the server evaluates them
+    (docs/monitoring.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    interval_s: float = Field(default=60.0, ge=0, le=86_400)
+    """Seconds between evaluations in `steerwise serve` (0: the server does not evaluate)."""
+    rules: list[AlertRule] = Field(default_factory=list)
+    webhooks: list[Webhook] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> AlertsSection:
+        names = [rule.name for rule in self.rules]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            raise ValueError(f"rule names must be unique; repeated: {', '.join(repeated)}")
+        return self
+
+
 class Settings(BaseModel):
     """Everything `steerwise.toml` may hold."""
 
@@ -90,6 +117,7 @@ class Settings(BaseModel):
     retrieval: RetrievalSection = Field(default_factory=RetrievalSection)
     tracing: TracingSection = Field(default_factory=TracingSection)
     guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
+    alerts: AlertsSection = Field(default_factory=AlertsSection)
 
 
 def load_settings(path: Path) -> Settings:

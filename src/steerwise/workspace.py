@@ -17,7 +17,7 @@ from steerwise.audit import AuditLog
 from steerwise.core import environment
 from steerwise.core.actors import Actor
 from steerwise.core.audit import AuditEntry
-from steerwise.core.errors import BadInputError, ConflictError, NotFoundError
+from steerwise.core.errors import BadInputError, ConflictError, NotFoundError, SteerwiseError
 from steerwise.core.evals import DatasetItem
 from steerwise.core.guardrails import CheckContext
 from steerwise.core.knowledge import SearchHit
@@ -38,6 +38,9 @@ from steerwise.guardrails.registry import PolicyRegistry
 from steerwise.models import ModelRegistry
 from steerwise.models.versions import ModelVersions
 from steerwise.monitor import Monitor
+from steerwise.monitor.alerts import AlertEngine
+from steerwise.monitor.drift import DriftCheck
+from steerwise.monitor.webhooks import WebhookNotifier
 from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
 from steerwise.pipeline.request import Answer, RequestRunner, Streamed, Target
@@ -191,6 +194,14 @@ class Workspace:
         self.guarded = GuardedRunner(self.runner, overlap=settings.guardrails.overlap)
         self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))
         self.monitor = Monitor(store, flush=self.traces.flush)
+        self.drift = DriftCheck(store, flush=self.traces.flush)
+        self.alerts = AlertEngine(
+            store,
+            self.monitor,
+            settings.alerts.rules,
+            WebhookNotifier(settings.alerts.webhooks),
+            serving=self._serving_release,
+        )
         self.keys = KeyRing(store, actor=self.actor, cache_ttl_s=settings.prompts.label_cache_ttl_s)
         self.requests = RequestRunner(
             runner=self.runner,
@@ -259,6 +270,14 @@ class Workspace:
         """`run`, with the checked answer text released as it is generated (`Streamed`:
         the trace id and release at once, then text deltas and the Answer)."""
         return self.requests.stream(self.resolve_target(target), variables, parent=parent)
+
+    def _serving_release(self, deployment: str) -> str | None:
+        """`NAME@VERSION (id)` of what a deployment serves now, None if it serves nothing."""
+        try:
+            found = self.releases.target(deployment)
+        except SteerwiseError:
+            return None
+        return None if found is None else f"{found.ref} ({release_id(found)})"
 
     def resolve_target(self, target: str) -> Target:
         """What `target` names, as a release to serve (a prompt becomes a release of itself)."""

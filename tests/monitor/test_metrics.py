@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -10,82 +10,13 @@ import pytest
 
 from steerwise import Workspace
 from steerwise.core.errors import BadInputError
-from steerwise.core.traces import Span, Trace
+from steerwise.core.windows import parse_window
 from steerwise.monitor.facts import bucket_value, latency_bucket
-from steerwise.monitor.metrics import iso, parse_window, percentiles
+from steerwise.monitor.metrics import percentiles
 from steerwise.releases import PinRequest
 from tests.cli.runner import steerwise
+from tests.monitor.builders import NOW, make_trace
 from tests.shop import build_shop
-
-NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
-
-
-def rails_span(stage: str, outcome: str, fired: dict[str, str]) -> Span:
-    """An `input_rails` or `output_rails` span; `fired` maps rail name to triggered|error."""
-    names = ["pii", "prompt_injection"] if stage == "input" else ["pii", "grounding", "freshness"]
-    rails = [
-        {
-            "rail": name,
-            "triggered": fired.get(name) == "triggered",
-            "error": "ValueError: boom" if fired.get(name) == "error" else None,
-            "elapsed_us": 100.0,
-        }
-        for name in names
-    ]
-    return Span(f"{stage}_rails", 2.0, {"outcome": outcome, "rails": rails})
-
-
-def make_trace(
-    number: int,
-    *,
-    at: datetime,
-    latency_ms: float,
-    model_ms: float,
-    target: str = "bot@production",
-    release: str = "bot@1",
-    outcome: str = "allow",
-    status: str = "ok",
-    fired_in: dict[str, str] | None = None,
-    fired_out: dict[str, str] | None = None,
-    cites_stale: bool = False,
-    confidence: float = 0.8,
-    grounding: float = 0.9,
-) -> Trace:
-    """A trace shaped like the request path's: retrieval, generate (rails and model), citations."""
-    chunks = [{"chunk_id": "c1", "stale": cites_stale}, {"chunk_id": "c2", "stale": False}]
-    model = Span(
-        "model_call",
-        model_ms,
-        {"input_tokens": 400, "output_tokens": 50, "cost_usd": 0.002, "attempts": [{}, {}]},
-    )
-    generate = Span(
-        "generate",
-        model_ms + 4,
-        {},
-        (
-            rails_span("input", "allow", fired_in or {}),
-            model,
-            rails_span("output", outcome, fired_out or {}),
-        ),
-    )
-    children = (
-        Span("retrieval", 5.0, {"chunks": chunks}),
-        generate,
-        Span("citations", 1.0, {"cited": [1], "confidence": confidence, "grounding": grounding}),
-    )
-    return Trace(
-        id=f"trace-{number:05d}",
-        created_at=iso(at),
-        target=target,
-        release=release,
-        release_id="abc123",
-        outcome=outcome,
-        status=status,
-        latency_ms=latency_ms,
-        input={"question": "Where is my parcel?"},
-        output="It ships in 3 days [1].",
-        root=Span("request", latency_ms, {}, children),
-    )
 
 
 def test_a_window_sums_traffic_latency_outcomes_rails_and_quality(workspace: Workspace) -> None:
@@ -155,6 +86,44 @@ def test_a_window_sums_traffic_latency_outcomes_rails_and_quality(workspace: Wor
     assert all(len(period.start) == 16 for period in found.series)  # per minute in a 1h window
     by_release = workspace.monitor.metrics("bot", window="1d", until=NOW)
     assert by_release.requests == 301 and by_release.releases == {"bot@1": 301}
+
+
+def comparable(figures: dict[str, object]) -> dict[str, object]:
+    return {k: v for k, v in figures.items() if k not in ("since", "until", "series")}
+
+
+def test_long_windows_read_the_hourly_roll_up_and_agree_with_the_facts(
+    workspace: Workspace,
+) -> None:
+    """Windows over three hours take whole hours from the roll-up and the partial hours at
+    their ends from the facts: the figures are the same as summing the facts alone."""
+    rng = np.random.default_rng(3)
+    first = NOW - timedelta(minutes=95)  # 07:25 to 08:25: the traces cross 08:00
+    for number in range(240):
+        latency = float(rng.lognormal(5.0, 1.0))
+        workspace.traces.record(
+            make_trace(
+                number,
+                at=first + timedelta(seconds=15 * number),
+                latency_ms=latency,
+                model_ms=latency / 2,
+                release="bot@2" if number >= 120 else "bot@1",
+                outcome="block" if number % 8 == 0 else "allow",
+                fired_out={"grounding": "triggered"} if number % 3 == 0 else {},
+                cites_stale=number % 12 == 0,
+            )
+        )
+    for until in (NOW, NOW - timedelta(minutes=50), NOW + timedelta(minutes=20)):
+        facts_only = workspace.monitor.metrics("bot@production", window="3h", until=until)
+        rolled_up = workspace.monitor.metrics("bot", window="12h", until=until)
+        assert rolled_up.requests == facts_only.requests > 0
+        expected = comparable(facts_only.to_dict()) | {"target": "bot"}
+        assert comparable(rolled_up.to_dict()) == expected
+        assert sum(p.requests for p in rolled_up.series) == rolled_up.requests
+        assert all(len(p.start) == 13 for p in rolled_up.series)  # per hour in a 12h window
+    week = workspace.monitor.metrics("bot@production", window="7d", until=NOW)
+    assert week.requests == 240 and week.releases == {"bot@1": 120, "bot@2": 120}
+    assert [len(p.start) for p in week.series] == [10]  # one day
 
 
 def test_an_empty_window_has_no_percentiles_and_no_rates(workspace: Workspace) -> None:

@@ -34,6 +34,10 @@ def test_a_viewer_asks_and_reads_but_may_not_deploy(gateway: Gateway) -> None:
     assert gateway.ask("viewer")["release"] == "bot@1"  # nothing moved
     status, found = gateway.call("GET", f"/api/traces/{details['trace_id']}", "viewer")
     assert status == 200 and found["release"] == "bot@1"
+    status, metrics = gateway.call("GET", "/api/monitor/bot@production?window=1h", "viewer")
+    assert status == 200 and metrics["requests"] >= 1 and "bot@1" in metrics["releases"]
+    status, body = gateway.call("GET", "/api/monitor/bot@production?window=soon", "viewer")
+    assert status == 400 and "is not a duration" in body["error"]["message"]
     with Workspace.open(gateway.root) as ws:
         denied = [e for e in ws.audit.events(limit=50) if e.action == "access.denied"]
     assert denied[-1].actor.endswith("(viewer)") and denied[-1].target.startswith("PUT ")

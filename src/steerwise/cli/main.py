@@ -19,7 +19,7 @@ from steerwise.cli.guard import guard, policy
 from steerwise.cli.keys import keys
 from steerwise.cli.knowledge import index, search_command, sources
 from steerwise.cli.models import models, run
-from steerwise.cli.monitor import monitor
+from steerwise.cli.monitor import drift, incidents, monitor
 from steerwise.cli.prompt import prompt
 from steerwise.cli.releases import deploy, release, rollback
 from steerwise.cli.review import review
@@ -65,6 +65,8 @@ for command in (
     rollback,
     traces,
     monitor,
+    drift,
+    incidents,
     dataset,
     eval_group,
     finetune,

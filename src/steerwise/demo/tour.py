@@ -236,6 +236,7 @@ def _traces_and_keys(ws: Workspace, pack: Path, say: Say) -> None:
     for step in trace.root.children:
         inner = ", ".join(child.name for child in step.children)
         say(f"    {step.name:<12} {step.duration_ms:>8.1f} ms  {inner}")
+    _monitor(ws, say)
     viewer, _ = ws.keys.create("viewer", name="dashboards")
     approver, _ = ws.keys.create("approver", name="release-manager")
     say("$ steerwise keys create --role viewer --name dashboards   (and an approver)")
@@ -248,6 +249,17 @@ def _traces_and_keys(ws: Workspace, pack: Path, say: Say) -> None:
     ws.keys.authorize(approver, "deploy", target=route)
     say(f"  approver: {route} -> allowed")
     say("$ steerwise serve   # OpenAI-compatible: /v1/chat/completions, /v1/models, /api/...")
+
+
+def _monitor(ws: Workspace, say: Say) -> None:
+    found = ws.monitor.metrics("support-bot@production", window="1h")
+    say("$ steerwise monitor show support-bot@production --window 1h")
+    say(
+        f"  requests {found.requests}  errors {found.errors}  refusals {found.refusals}"
+        f"  tokens out {found.output_tokens}  confidence {found.confidence_mean}"
+    )
+    for step, figures in [("request", found.latency), *found.steps.items()]:
+        say(f"    {step:<12} p50 {figures.p50 or 0:>8.1f} ms  p99 {figures.p99 or 0:>8.1f} ms")
 
 
 def _evaluation(ws: Workspace, pack: Path, say: Say) -> None:
@@ -322,7 +334,10 @@ TOUR: tuple[Step, ...] = (
     Step("The knowledge graph grounds answers and catches wrong numbers", _graph),
     Step("Guardrails: a versioned policy checks what goes in and comes out", _guardrails),
     Step("A release pins every part; deploy and roll back all at once", _releases),
-    Step("Each request is a trace; API keys with roles guard the gateway", _traces_and_keys),
+    Step(
+        "Each request is a trace and counts in the metrics; API keys guard the gateway",
+        _traces_and_keys,
+    ),
     Step("Evaluation: a dataset, a run with scorers, reuse, and human review", _evaluation),
     Step("Every change is in a hash-chained audit log", _audit),
 )

@@ -1,5 +1,5 @@
-"""Monitoring: per-deployment metrics from the facts stored with each trace."""
+"""Monitoring: per-deployment metrics, drift and alerts from the facts stored with each trace."""
 
-from steerwise.monitor.metrics import DeploymentMetrics, Monitor, parse_window
+from steerwise.monitor.metrics import DeploymentMetrics, Monitor
 
-__all__ = ["DeploymentMetrics", "Monitor", "parse_window"]
+__all__ = ["DeploymentMetrics", "Monitor"]

@@ -9,33 +9,23 @@ release name (`bot`: every version of it).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.traces import TRACE_STEPS
+from steerwise.core.windows import parse_window
 from steerwise.monitor.facts import REFUSALS, bucket_value
+from steerwise.monitor.sums import WindowSums, hourly_sums, raw_sums
 from steerwise.store import Store
 from steerwise.store.monitor import MonitorRecords, Scope
-from steerwise.store.session import Row
 
-WINDOW_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-_WINDOW = re.compile(r"(\d+)([smhdw])")
 QUANTILES = (0.5, 0.95, 0.99)
-
-
-def parse_window(text: str) -> timedelta:
-    """`90s`, `15m`, `1h`, `7d`, `2w` as a duration; anything else is bad input."""
-    found = _WINDOW.fullmatch(text.strip())
-    if found is None or int(found.group(1)) == 0:
-        raise BadInputError(
-            f"window {text!r} is not a duration",
-            hint="write a whole number and a unit: 90s, 15m, 1h, 7d or 2w",
-        )
-    return timedelta(seconds=int(found.group(1)) * WINDOW_UNITS[found.group(2)])
+RAW_UP_TO = timedelta(hours=3)
+"""Windows up to this long are summed from the facts themselves (series per minute)."""
 
 
 def iso(moment: datetime) -> str:
@@ -52,6 +42,14 @@ def parse_time(text: str) -> datetime:
             f"time {text!r} is not ISO 8601", hint="write e.g. 2026-12-06T09:30:00Z"
         ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_span(text: str, *, ending: datetime) -> tuple[datetime, datetime]:
+    """`START/END` (ISO 8601), or a window (`7d`) that ends at `ending`."""
+    if "/" in text:
+        start, _, end = text.partition("/")
+        return parse_time(start), parse_time(end)
+    return ending - parse_window(text), ending
 
 
 @dataclass(frozen=True)
@@ -154,68 +152,63 @@ class Monitor:
         datetime; default: now)."""
         end = parse_time(until) if isinstance(until, str) else until or datetime.now(UTC)
         start = end - parse_window(window)
-        scope = Scope(target, iso(start), iso(end))
         self._flush()
         with self._store.read() as tx:
-            sums = _read(tx.monitor, scope, _series_width(end - start))
-        return _assemble(target, scope, sums)
+            sums = window_sums(tx.monitor, target, start, end)
+        return _assemble(Scope(target, iso(start), iso(end)), sums)
 
-    def examples(self, target: str, condition: str, *, window: str, limit: int = 5) -> list[str]:
-        """Ids of recent traces of `target` that are errors, refusals, stale or `any`."""
-        end = datetime.now(UTC)
+    def examples(
+        self,
+        target: str,
+        condition: str,
+        *,
+        window: str,
+        until: datetime | None = None,
+        limit: int = 5,
+    ) -> list[str]:
+        """Ids of the newest traces of `target` in the window ending at `until` (default:
+        now) that are errors, refusals, stale or `any`."""
+        end = until or datetime.now(UTC)
         scope = Scope(target, iso(end - parse_window(window)), iso(end))
         self._flush()
         with self._store.read() as tx:
             return tx.monitor.examples(scope, condition, limit)
 
 
+def window_sums(records: MonitorRecords, target: str, start: datetime, end: datetime) -> WindowSums:
+    """The window's sums: from the facts for windows up to `RAW_UP_TO`, else whole hours from
+    the roll-up and the partial hours at either end from the facts."""
+    width = _series_width(end - start)
+    if end - start <= RAW_UP_TO:
+        return raw_sums(records, Scope(target, iso(start), iso(end)), width)
+    first = _next_hour(start)
+    last = end.replace(minute=0, second=0, microsecond=0)
+    sums = hourly_sums(records, Scope(target, iso(first), iso(last)), width)
+    for edge_start, edge_end in ((start, first), (last, end)):
+        if edge_start < edge_end:
+            sums.add(raw_sums(records, Scope(target, iso(edge_start), iso(edge_end)), width))
+    return sums
+
+
+def _next_hour(moment: datetime) -> datetime:
+    whole = moment.replace(minute=0, second=0, microsecond=0)
+    return whole if whole == moment else whole + timedelta(hours=1)
+
+
 def _series_width(span: timedelta) -> int:
     """Timestamp prefix length of the series' periods: minutes up to 3 hours, hours up to
     3 days, else days."""
-    if span <= timedelta(hours=3):
+    if span <= RAW_UP_TO:
         return 16
     return 13 if span <= timedelta(days=3) else 10
 
 
-@dataclass(frozen=True)
-class _Sums:
-    """What the queries of one window returned."""
-
-    totals: Sequence[Any]
-    outcomes: dict[str, int]
-    latency: list[Row]
-    steps: dict[str, list[Row]]
-    confidence: dict[int, int]
-    grounding: dict[int, int]
-    releases: dict[str, int]
-    rails: list[Row]
-    series: list[Row]
-
-
-def _read(records: MonitorRecords, scope: Scope, width: int) -> _Sums:
-    def counted(column: str) -> dict[Any, int]:
-        return {key: int(count) for key, count in records.counts_by(column, scope)}
-
-    return _Sums(
-        totals=records.totals(scope),
-        outcomes=counted("outcome"),
-        latency=records.counts_by("latency_bucket", scope),
-        steps={step: records.counts_by(f"{step}_bucket", scope) for step in TRACE_STEPS},
-        confidence=counted("confidence_bin"),
-        grounding=counted("grounding_bin"),
-        releases=counted("release"),
-        rails=records.rails(scope),
-        series=records.series(scope, width),
-    )
-
-
-def _assemble(target: str, scope: Scope, sums: _Sums) -> DeploymentMetrics:
-    totals, outcomes = sums.totals, sums.outcomes
-    requests, errors = int(totals[0]), int(totals[1])
-    refusals = sum(int(count) for outcome, count in outcomes.items() if outcome in REFUSALS)
-    cost = float(totals[4])
+def _assemble(scope: Scope, sums: WindowSums) -> DeploymentMetrics:
+    totals = sums.totals
+    requests, errors, refusals = (int(totals[k]) for k in ("requests", "errors", "refusals"))
+    cost = float(totals["cost_usd"])
     return DeploymentMetrics(
-        target=target,
+        target=scope.params["target"],
         since=scope.params["since"],
         until=scope.params["until"],
         requests=requests,
@@ -223,35 +216,38 @@ def _assemble(target: str, scope: Scope, sums: _Sums) -> DeploymentMetrics:
         error_rate=_share(errors, requests),
         refusals=refusals,
         refusal_rate=_share(refusals, requests),
-        outcomes={str(k): int(v) for k, v in sorted(outcomes.items())},
-        latency=percentiles(sums.latency),
-        steps={step: percentiles(rows) for step, rows in sums.steps.items() if rows},
-        input_tokens=int(totals[2]),
-        output_tokens=int(totals[3]),
+        outcomes=dict(sorted(sums.outcomes.items())),
+        latency=percentiles(sums.latency.items()),
+        steps={s: percentiles(sums.steps[s].items()) for s in TRACE_STEPS if s in sums.steps},
+        input_tokens=int(totals["input_tokens"]),
+        output_tokens=int(totals["output_tokens"]),
         cost_usd=round(cost, 6),
         cost_per_1k_requests=round(1000 * cost / requests, 6) if requests else 0.0,
-        retries=max(0, int(totals[5]) - requests),
-        confidence_mean=_mean(totals[6], totals[7]),
-        confidence_tenths=[sums.confidence.get(i, 0) for i in range(10)],
-        grounding_mean=_mean(totals[8], totals[9]),
-        grounding_tenths=[sums.grounding.get(i, 0) for i in range(10)],
-        stale_citations=int(totals[10]),
-        stale_share=_share(int(totals[10]), requests),
-        mean_input_chars=round(int(totals[11]) / requests, 1) if requests else 0.0,
-        mean_output_chars=round(int(totals[12]) / requests, 1) if requests else 0.0,
+        retries=max(0, int(totals["attempts"]) - requests),
+        confidence_mean=_mean(totals["confidence_sum"], totals["confidence_n"]),
+        confidence_tenths=[sums.confidence[i] for i in range(10)],
+        grounding_mean=_mean(totals["grounding_sum"], totals["grounding_n"]),
+        grounding_tenths=[sums.grounding[i] for i in range(10)],
+        stale_citations=int(totals["stale"]),
+        stale_share=_share(int(totals["stale"]), requests),
+        mean_input_chars=round(totals["input_chars"] / requests, 1) if requests else 0.0,
+        mean_output_chars=round(totals["output_chars"] / requests, 1) if requests else 0.0,
         releases=dict(sorted(sums.releases.items())),
         rails=_rail_rates(sums.rails, requests),
-        series=[Period(str(p), int(n), int(e), int(r)) for p, n, e, r in sums.series],
+        series=[
+            Period(period, counts["requests"], counts["errors"], counts["refusals"])
+            for period, counts in sorted(sums.series.items())
+        ],
     )
 
 
-def _rail_rates(rows: list[Any], requests: int) -> list[RailRate]:
+def _rail_rates(rails: Counter[tuple[str, str, str, str]], requests: int) -> list[RailRate]:
     tally: dict[tuple[str, str], list[int]] = {}
-    for stage, rail, result, decision, count in rows:
-        counts = tally.setdefault((str(stage), str(rail)), [0, 0, 0])
-        counts[0 if result == "triggered" else 1] += int(count)
+    for (stage, rail, result, decision), count in rails.items():
+        counts = tally.setdefault((stage, rail), [0, 0, 0])
+        counts[0 if result == "triggered" else 1] += count
         if decision in REFUSALS:
-            counts[2] += int(count)
+            counts[2] += count
     return [
         RailRate(stage, rail, fired, failed, refused, _share(fired, requests))
         for (stage, rail), (fired, failed, refused) in sorted(tally.items())

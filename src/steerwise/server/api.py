@@ -1,4 +1,4 @@
-"""The REST API under `/api/`: prompts, releases, deployments, traces and API keys.
+"""The REST API under `/api/`: prompts, releases, deployments, traces, metrics and API keys.
 
 Each handler is a call into the workspace; the route's action (read, write, deploy, admin)
 is checked against the caller's role (`server.auth.permit`). Bodies are validated by pydantic
@@ -136,6 +136,10 @@ def _trace_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> No
     @router.get("/traces/{trace_id}", dependencies=[Depends(permit("read"))])
     def show_trace(trace_id: str) -> Any:
         return traces.get(trace_id).to_dict()
+
+    @router.get("/monitor/{deployment}", dependencies=[Depends(permit("read"))])
+    def show_metrics(deployment: str, window: str = "1h", until: str | None = None) -> Any:
+        return workspace.monitor.metrics(deployment, window=window, until=until).to_dict()
 
 
 def _key_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from steerwise.monitor.alerts import AlertLoop
 from steerwise.server.app import create_app
 from steerwise.workspace import Workspace
 
@@ -58,10 +59,16 @@ class HeapFreezer:
 
 
 def serve(workspace: Workspace, *, host: str, port: int) -> None:
-    """Serve `workspace` on `host:port` until interrupted (uvicorn, one worker)."""
+    """Serve `workspace` on `host:port` until interrupted (uvicorn, one worker), evaluating
+    its alert rules in the background every `[alerts] interval_s`."""
     import uvicorn
 
     app = HeapFreezer(create_app(workspace))
+    alerts = AlertLoop(workspace.alerts, workspace.settings.alerts.interval_s)
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    alerts.start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        alerts.stop()

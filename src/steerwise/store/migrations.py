@@ -403,6 +403,42 @@ MIGRATIONS: tuple[Migration, ...] = (
             " ON trace_rail_facts (release_name, created_at)",
         ),
     ),
+    Migration(
+        15,
+        "hourly metric roll-up",
+        (
+            """CREATE TABLE metric_hours (
+                target TEXT NOT NULL,
+                release_name TEXT NOT NULL,
+                release TEXT NOT NULL,
+                hour TEXT NOT NULL,
+                metric TEXT NOT NULL,
+                bucket INTEGER NOT NULL,
+                value DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (target, release, hour, metric, bucket)
+            )""",
+            "CREATE INDEX metric_hours_by_target ON metric_hours (target, hour)",
+            "CREATE INDEX metric_hours_by_release ON metric_hours (release_name, hour)",
+        ),
+    ),
+    Migration(
+        16,
+        "incidents",
+        (
+            """CREATE TABLE incidents (
+                id TEXT PRIMARY KEY,
+                rule TEXT NOT NULL,
+                deployment TEXT NOT NULL,
+                severity TEXT NOT NULL,
+                status TEXT NOT NULL,
+                opened_at TEXT NOT NULL,
+                resolved_at TEXT,
+                incident_json TEXT NOT NULL
+            )""",
+            "CREATE INDEX incidents_by_rule ON incidents (rule, status)",
+            "CREATE INDEX incidents_by_time ON incidents (opened_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

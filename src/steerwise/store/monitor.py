@@ -7,7 +7,9 @@ and aggregates with plain `count`, `sum` and `GROUP BY`, the same on SQLite and 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from steerwise.core.traces import TRACE_STEPS
@@ -36,6 +38,23 @@ FACT_COLUMNS = (
     "input_chars",
     "output_chars",
 )
+TOTALS = (
+    "requests",
+    "errors",
+    "refusals",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "attempts",
+    "confidence_sum",
+    "confidence_n",
+    "grounding_sum",
+    "grounding_n",
+    "stale",
+    "input_chars",
+    "output_chars",
+)
+"""The window sums `totals` returns, in order."""
 RAIL_COLUMNS = (
     "trace_id",
     "created_at",
@@ -63,18 +82,47 @@ class MonitorRecords:
         insert_many(session, "trace_rail_facts", RAIL_COLUMNS, rail_rows)
 
     def totals(self, scope: Scope) -> Row:
-        """Requests, errors, tokens, cost, attempts, confidence and grounding sums and counts,
-        stale citations and sizes, over the window."""
-        return (
-            self._session.one(
-                "SELECT count(*), COALESCE(sum(error), 0), COALESCE(sum(input_tokens), 0),"
-                " COALESCE(sum(output_tokens), 0), COALESCE(sum(cost_usd), 0),"
-                " COALESCE(sum(attempts), 0), sum(confidence), count(confidence), sum(grounding),"
-                " count(grounding), COALESCE(sum(stale), 0), COALESCE(sum(input_chars), 0),"
-                f" COALESCE(sum(output_chars), 0) FROM trace_facts WHERE {scope.where}",
-                scope.params,
-            )
-            or (0,) * 13
+        """The window's sums, in `TOTALS` order."""
+        return self._session.one(
+            "SELECT count(*), COALESCE(sum(error), 0),"
+            f" COALESCE(sum(CASE WHEN outcome IN {_REFUSED} THEN 1 ELSE 0 END), 0),"
+            " COALESCE(sum(input_tokens), 0), COALESCE(sum(output_tokens), 0),"
+            " COALESCE(sum(cost_usd), 0), COALESCE(sum(attempts), 0),"
+            " COALESCE(sum(confidence), 0), count(confidence),"
+            " COALESCE(sum(grounding), 0), count(grounding), COALESCE(sum(stale), 0),"
+            " COALESCE(sum(input_chars), 0), COALESCE(sum(output_chars), 0)"
+            f" FROM trace_facts WHERE {scope.where}",
+            scope.params,
+        ) or (0,) * len(TOTALS)
+
+    def add_hourly(self, cells: Sequence[HourCell]) -> None:
+        """Add roll-up increments (one per distinct cell) to `metric_hours`."""
+        columns = ("target", "release_name", "release", "hour", "metric", "bucket", "value")
+        rows = [[getattr(cell, column) for column in columns] for cell in cells]
+        insert_many(
+            self._session,
+            "metric_hours",
+            columns,
+            rows,
+            suffix="ON CONFLICT (target, release, hour, metric, bucket)"
+            " DO UPDATE SET value = metric_hours.value + excluded.value",
+        )
+
+    def hour_cells(self, scope: Scope) -> list[Row]:
+        """(release, metric, bucket, value) summed over the scope's whole hours."""
+        return self._session.all(
+            "SELECT release, metric, bucket, sum(value) FROM metric_hours"
+            f" WHERE {scope.hours} GROUP BY release, metric, bucket",
+            scope.params,
+        )
+
+    def hour_series(self, scope: Scope) -> list[Row]:
+        """(hour, metric, value) of requests, errors and refusals per hour."""
+        return self._session.all(
+            "SELECT hour, metric, sum(value) FROM metric_hours WHERE"
+            f" {scope.hours} AND metric IN ('total:requests', 'total:errors', 'total:refusals')"
+            " GROUP BY hour, metric",
+            scope.params,
         )
 
     def counts_by(self, column: str, scope: Scope) -> list[Row]:
@@ -101,10 +149,28 @@ class MonitorRecords:
         period = f"substr(created_at, 1, {int(width)})"
         return self._session.all(
             f"SELECT {period}, count(*), COALESCE(sum(error), 0),"
-            " COALESCE(sum(CASE WHEN outcome IN ('block', 'fallback') THEN 1 ELSE 0 END), 0)"
+            f" COALESCE(sum(CASE WHEN outcome IN {_REFUSED} THEN 1 ELSE 0 END), 0)"
             f" FROM trace_facts WHERE {scope.where} GROUP BY {period} ORDER BY {period}",
             scope.params,
         )
+
+    def feature_rows(self, scope: Scope, columns: Sequence[str], limit: int) -> list[Row]:
+        """(trace id, outcome, *columns) of the newest `limit` traces in the window."""
+        unknown = set(columns) - set(FACT_COLUMNS)
+        if unknown:
+            raise ValueError(f"trace facts have no column {sorted(unknown)[0]!r}")
+        return self._session.all(
+            f"SELECT trace_id, outcome, {', '.join(columns)} FROM trace_facts"
+            f" WHERE {scope.where} ORDER BY created_at DESC LIMIT :limit",
+            {**scope.params, "limit": limit},
+        )
+
+    def fired_trace_ids(self, scope: Scope) -> list[str]:
+        """Ids of the traces in the window on which some rail fired or failed."""
+        rows = self._session.all(
+            f"SELECT DISTINCT trace_id FROM trace_rail_facts WHERE {scope.where}", scope.params
+        )
+        return [str(row[0]) for row in rows]
 
     def examples(self, scope: Scope, condition: str, limit: int) -> list[str]:
         """Ids of the newest traces in the window that meet a named condition."""
@@ -117,10 +183,11 @@ class MonitorRecords:
         return [str(row[0]) for row in rows]
 
 
+_REFUSED = "('block', 'fallback')"
 _GROUPABLE = frozenset({"outcome", "latency_bucket", "confidence_bin", "grounding_bin", "release"})
 _CONDITIONS = {
     "error": "error = 1",
-    "refused": "outcome IN ('block', 'fallback')",
+    "refused": f"outcome IN {_REFUSED}",
     "stale": "stale = 1",
     "any": "1 = 1",
 }
@@ -128,15 +195,82 @@ _CONDITIONS = {
 
 class Scope:
     """Which traces a query covers: a deployment target (`bot@production`) or a release name
-    (`bot`, every version), from `since` (inclusive) to `until` (exclusive)."""
+    (`bot`, every version), from `since` (inclusive) to `until` (exclusive), both ISO
+    timestamps; `hours` covers the roll-up's hours from `since`'s to `until`'s (exclusive)."""
 
     def __init__(self, target: str, since: str, until: str) -> None:
-        self.where = (
-            "(target = :target OR release_name = :target)"
-            " AND created_at >= :since AND created_at < :until"
-        )
-        self.params = {"target": target, "since": since, "until": until}
+        deployment = "(target = :target OR release_name = :target)"
+        self.where = f"{deployment} AND created_at >= :since AND created_at < :until"
+        self.hours = f"{deployment} AND hour >= :first_hour AND hour < :last_hour"
+        self.params = {
+            "target": target,
+            "since": since,
+            "until": until,
+            "first_hour": since[:13],
+            "last_hour": until[:13],
+        }
+
+
+@dataclass(frozen=True)
+class HourCell:
+    """One increment of `metric_hours`: a deployment's release, an hour (`YYYY-MM-DDTHH`), a
+    metric and bucket, and what to add."""
+
+    target: str
+    release_name: str
+    release: str
+    hour: str
+    metric: str
+    bucket: int
+    value: float
 
 
 def _values(row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
     return [row[column] for column in columns]
+
+
+class IncidentRecords:
+    """Rows of `incidents`: the searchable columns and the whole incident as JSON."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, incident: dict[str, Any]) -> None:
+        self._session.execute(
+            "INSERT INTO incidents (id, rule, deployment, severity, status, opened_at,"
+            " resolved_at, incident_json) VALUES (:id, :rule, :deployment, :severity, :status,"
+            " :opened_at, :resolved_at, :body)",
+            {**incident, "body": json.dumps(incident, separators=(",", ":"))},
+        )
+
+    def update(self, incident: dict[str, Any]) -> None:
+        """Store a changed incident (resolved, or with a new notification)."""
+        self._session.execute(
+            "UPDATE incidents SET status = :status, resolved_at = :resolved_at,"
+            " incident_json = :body WHERE id = :id",
+            {**incident, "body": json.dumps(incident, separators=(",", ":"))},
+        )
+
+    def open_for(self, rule: str) -> str | None:
+        """The JSON of the rule's open incident, if it has one."""
+        row = self._session.one(
+            "SELECT incident_json FROM incidents WHERE rule = :rule AND status = 'open'",
+            {"rule": rule},
+        )
+        return None if row is None else str(row[0])
+
+    def items(self, *, status: str | None, limit: int) -> list[str]:
+        """Incidents' JSON, newest first."""
+        where = " WHERE status = :status" if status else ""
+        rows = self._session.all(
+            f"SELECT incident_json FROM incidents{where} ORDER BY opened_at DESC, id LIMIT :limit",
+            {"status": status, "limit": limit},
+        )
+        return [str(row[0]) for row in rows]
+
+    def get(self, prefix: str) -> list[str]:
+        rows = self._session.all(
+            "SELECT incident_json FROM incidents WHERE substr(id, 1, :width) = :prefix LIMIT 2",
+            {"width": len(prefix), "prefix": prefix},
+        )
+        return [str(row[0]) for row in rows]

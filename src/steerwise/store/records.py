@@ -17,7 +17,7 @@ from steerwise.store.knowledge import (
     SnapshotRecords,
     SourceRecords,
 )
-from steerwise.store.monitor import MonitorRecords
+from steerwise.store.monitor import IncidentRecords, MonitorRecords
 from steerwise.store.session import Row, Session, insert_many
 
 
@@ -572,6 +572,7 @@ class Transaction:
         self.evals = EvalRecords(session)
         self.finetune_jobs = FinetuneJobRecords(session)
         self.monitor = MonitorRecords(session)
+        self.incidents = IncidentRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""

@@ -70,12 +70,17 @@ ROWS_PER_STATEMENT = 100
 
 
 def insert_many(
-    session: Session, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    session: Session,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    suffix: str = "",
 ) -> None:
     """Insert `rows` (values in `columns` order), up to a hundred rows per INSERT: each
     statement is one trip into the database (and, in Python, one release and re-acquisition
     of the GIL, which a writer thread waits long for while requests keep the interpreter
-    busy)."""
+    busy). `suffix` ends each statement (an `ON CONFLICT` clause)."""
     for start in range(0, len(rows), ROWS_PER_STATEMENT):
         params: dict[str, Any] = {}
         groups = []
@@ -84,5 +89,6 @@ def insert_many(
             params.update(zip(names, values, strict=True))
             groups.append("(" + ", ".join(f":{name}" for name in names) + ")")
         session.execute(
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(groups)}", params
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(groups)} {suffix}",
+            params,
         )

@@ -20,6 +20,7 @@ from steerwise.core.errors import NotFoundError
 from steerwise.core.traces import Span, Trace
 from steerwise.guardrails.scrub import scrub
 from steerwise.monitor.facts import facts_of
+from steerwise.monitor.sums import store_facts
 from steerwise.store import Store
 from steerwise.store.batching import BatchWriter, yielding
 from steerwise.store.records import Transaction
@@ -32,8 +33,7 @@ def _write(tx: Transaction, rows: Sequence[Trace]) -> None:
     # scrubbed already (TraceLog._write_batch); the facts metrics sum go in with each trace
     traces = list(yielding(rows))
     tx.traces.add_many([trace.to_dict() for trace in traces])
-    facts = [facts_of(trace) for trace in traces]
-    tx.monitor.add_many([f.row() for f in facts], [row for f in facts for row in f.rail_rows()])
+    store_facts(tx, [facts_of(trace) for trace in traces])
 
 
 def scrubbed(trace: Trace) -> Trace:

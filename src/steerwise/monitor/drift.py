@@ -1,0 +1,269 @@
+"""Drift: has a deployment's traffic moved away from a reference period?
+
+`DriftCheck.run(target, reference=(start, end), current=(start, end))` compares the two
+windows' stored trace facts, feature by feature:
+
+- numeric features (input and output length, latency, confidence, grounding): the
+  population stability index (PSI, over the reference's deciles) and the two-sample
+  Kolmogorov-Smirnov test;
+- categorical features (the outcome; whether any rail fired): Pearson's chi-square test on
+  the contingency table, and the Jensen-Shannon distance.
+
+Which statistic decides follows Evidently's defaults: with at most 1,000 requests in the
+reference, a p-value at or below 0.05 (KS or chi-square); with more, where every test finds
+tiny differences significant, a distance: PSI of 0.1 or more, Jensen-Shannon of 0.1 or more.
+Both thresholds are settings. A feature with fewer than `min_samples` values in either window
+is reported as `insufficient data` and never as drift.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from steerwise.core.errors import BadInputError
+from steerwise.monitor.metrics import iso, parse_span
+from steerwise.store import Store
+from steerwise.store.monitor import Scope
+
+NUMERIC_FEATURES = ("input_chars", "output_chars", "latency_ms", "confidence", "grounding")
+CATEGORICAL_FEATURES = ("outcome", "rail_fired")
+PSI_BINS = 10
+PSI_FLOOR = 1e-4
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    """Thresholds (Evidently's defaults) and the smallest sample a test is run on."""
+
+    p_value: float = 0.05
+    psi: float = 0.1
+    jensen_shannon: float = 0.1
+    large_sample: int = 1000
+    min_samples: int = 30
+    max_rows: int = 200_000
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.p_value < 1.0:
+            raise BadInputError(f"drift p_value {self.p_value} must be between 0 and 1")
+        if self.min_samples < 2:
+            raise BadInputError(f"drift min_samples {self.min_samples} must be at least 2")
+
+
+@dataclass(frozen=True)
+class FeatureDrift:
+    """One feature's verdict: `drift`, `no drift` or `insufficient data`, and why."""
+
+    feature: str
+    kind: str
+    test: str
+    statistic: float | None
+    p_value: float | None
+    distance: float | None
+    threshold: float
+    reference_n: int
+    current_n: int
+    verdict: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DriftReport:
+    """Every feature's verdict for a deployment, reference and current window."""
+
+    target: str
+    reference: tuple[str, str]
+    current: tuple[str, str]
+    features: list[FeatureDrift]
+
+    @property
+    def drifted(self) -> list[str]:
+        return [f.feature for f in self.features if f.verdict == "drift"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "drifted": self.drifted}
+
+
+class DriftCheck:
+    """Compares two windows of a deployment's trace facts (module docstring)."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: DriftSettings | None = None,
+        *,
+        flush: Callable[[], object] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._settings = settings or DriftSettings()
+        self._flush = flush  # writes the traces still queued, so that a check sees them
+
+    def run(
+        self,
+        target: str,
+        *,
+        reference: tuple[datetime, datetime],
+        current: tuple[datetime, datetime],
+    ) -> DriftReport:
+        for name, (start, end) in (("reference", reference), ("current", current)):
+            if start >= end:
+                raise BadInputError(f"the {name} window ends before it starts")
+        self._flush()
+        before = self._sample(target, reference)
+        after = self._sample(target, current)
+        settings = self._settings
+        features = [numeric_drift(n, before[n], after[n], settings) for n in NUMERIC_FEATURES]
+        features += [
+            categorical_drift(n, before[n], after[n], settings) for n in CATEGORICAL_FEATURES
+        ]
+        return DriftReport(target, _iso_pair(reference), _iso_pair(current), features)
+
+    def check(self, target: str, *, reference: str, current: str = "1h") -> DriftReport:
+        """`run` with windows written as `START/END` (ISO 8601) or a duration: the current
+        window ends now (or at its END); a reference duration ends where the current starts."""
+        current_span = parse_span(current, ending=datetime.now(UTC))
+        reference_span = parse_span(reference, ending=current_span[0])
+        return self.run(target, reference=reference_span, current=current_span)
+
+    def _sample(self, target: str, window: tuple[datetime, datetime]) -> dict[str, list[Any]]:
+        """Each feature's values in a window (the newest `max_rows` requests)."""
+        since, until = _iso_pair(window)
+        scope = Scope(target, since, until)
+        with self._store.read() as tx:
+            rows = tx.monitor.feature_rows(scope, NUMERIC_FEATURES, self._settings.max_rows)
+            fired = set(tx.monitor.fired_trace_ids(scope))
+        columns: dict[str, list[Any]] = {name: [] for name in NUMERIC_FEATURES}
+        for row in rows:
+            for name, value in zip(NUMERIC_FEATURES, row[2:], strict=True):
+                if value is not None:
+                    columns[name].append(float(value))
+        columns["outcome"] = [str(row[1]) for row in rows]
+        columns["rail_fired"] = ["yes" if row[0] in fired else "no" for row in rows]
+        return columns
+
+
+def numeric_drift(
+    feature: str, before: Sequence[float], after: Sequence[float], settings: DriftSettings
+) -> FeatureDrift:
+    """KS and PSI on a numeric feature; the verdict by KS's p-value for small samples, by PSI
+    for large ones."""
+    reference = np.asarray(before, dtype=np.float64)
+    current = np.asarray(after, dtype=np.float64)
+    if min(len(reference), len(current)) < settings.min_samples:
+        return _insufficient(feature, "numeric", len(reference), len(current), settings)
+    from scipy.stats import ks_2samp
+
+    ks = ks_2samp(reference, current)
+    psi = population_stability_index(reference, current)
+    if len(reference) <= settings.large_sample:
+        drifted = float(ks.pvalue) <= settings.p_value
+        test, threshold = "ks", settings.p_value
+        reason = f"Kolmogorov-Smirnov p = {float(ks.pvalue):.4f} (drift at <= {threshold})"
+    else:
+        drifted = psi >= settings.psi
+        test, threshold = "psi", settings.psi
+        reason = f"PSI = {psi:.4f} (drift at >= {threshold})"
+    return FeatureDrift(
+        feature,
+        "numeric",
+        test,
+        round(float(ks.statistic), 6),
+        round(float(ks.pvalue), 6),
+        round(psi, 6),
+        threshold,
+        len(reference),
+        len(current),
+        "drift" if drifted else "no drift",
+        reason,
+    )
+
+
+def categorical_drift(
+    feature: str, before: Sequence[str], after: Sequence[str], settings: DriftSettings
+) -> FeatureDrift:
+    """Chi-square and Jensen-Shannon on a categorical feature; the verdict by the p-value for
+    small samples, by the distance for large ones."""
+    if min(len(before), len(after)) < settings.min_samples:
+        return _insufficient(feature, "categorical", len(before), len(after), settings)
+    categories = sorted(set(before) | set(after))
+    table = np.array(
+        [[Counter(before)[c] for c in categories], [Counter(after)[c] for c in categories]],
+        dtype=np.float64,
+    )
+    statistic, p_value = _chi_square(table)
+    distance = _jensen_shannon(table[0], table[1])
+    if len(before) <= settings.large_sample:
+        drifted = p_value <= settings.p_value
+        test, threshold = "chi_square", settings.p_value
+        reason = f"chi-square p = {p_value:.4f} (drift at <= {threshold})"
+    else:
+        drifted = distance >= settings.jensen_shannon
+        test, threshold = "jensen_shannon", settings.jensen_shannon
+        reason = f"Jensen-Shannon distance = {distance:.4f} (drift at >= {threshold})"
+    return FeatureDrift(
+        feature,
+        "categorical",
+        test,
+        round(statistic, 6),
+        round(p_value, 6),
+        round(distance, 6),
+        threshold,
+        len(before),
+        len(after),
+        "drift" if drifted else "no drift",
+        reason,
+    )
+
+
+def population_stability_index(
+    reference: npt.NDArray[np.float64], current: npt.NDArray[np.float64]
+) -> float:
+    """PSI over the reference's deciles (shares floored at 1e-4, so an empty bin counts)."""
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, PSI_BINS + 1)[1:-1]))
+    expected = np.bincount(
+        np.searchsorted(edges, reference, side="right"), minlength=len(edges) + 1
+    )
+    actual = np.bincount(np.searchsorted(edges, current, side="right"), minlength=len(edges) + 1)
+    p = np.maximum(expected / expected.sum(), PSI_FLOOR)
+    q = np.maximum(actual / actual.sum(), PSI_FLOOR)
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def _chi_square(table: npt.NDArray[np.float64]) -> tuple[float, float]:
+    """Pearson's chi-square on a 2 x k table; one category in both: no difference."""
+    kept = table[:, table.sum(axis=0) > 0]
+    if kept.shape[1] < 2:
+        return 0.0, 1.0
+    from scipy.stats import chi2_contingency
+
+    found = chi2_contingency(kept, correction=False)
+    return float(found.statistic), float(found.pvalue)
+
+
+def _jensen_shannon(first: npt.NDArray[np.float64], second: npt.NDArray[np.float64]) -> float:
+    """Jensen-Shannon distance (base 2, in [0, 1]) between two count vectors."""
+    from scipy.spatial.distance import jensenshannon
+
+    return float(jensenshannon(first / first.sum(), second / second.sum(), base=2))
+
+
+def _insufficient(
+    feature: str, kind: str, before: int, after: int, settings: DriftSettings
+) -> FeatureDrift:
+    reason = (
+        f"too few samples to test ({before} in the reference, {after} in the current window;"
+        f" at least {settings.min_samples} each): no claim of drift"
+    )
+    return FeatureDrift(
+        feature, kind, "none", None, None, None, 0.0, before, after, "insufficient data", reason
+    )
+
+
+def _iso_pair(window: tuple[datetime, datetime]) -> tuple[str, str]:
+    return iso(window[0]), iso(window[1])

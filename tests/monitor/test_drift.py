@@ -1,0 +1,144 @@
+"""Drift between two windows of a deployment's traces, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from steerwise import Workspace
+from steerwise.core.errors import BadInputError
+from steerwise.monitor.drift import DriftSettings, population_stability_index
+from tests.cli.runner import steerwise
+from tests.monitor.builders import NOW, make_trace
+
+REFERENCE = (NOW - timedelta(hours=3), NOW - timedelta(hours=2))
+CURRENT = (NOW - timedelta(hours=1), NOW)
+
+
+def record_window(
+    ws: Workspace,
+    start: int,
+    count: int,
+    *,
+    window: tuple,  # type: ignore[type-arg]
+    rng: np.random.Generator,
+    question_words: float = 12.0,
+    blocked_share: float = 0.05,
+) -> None:
+    span = (window[1] - window[0]) / (count + 1)
+    for i in range(count):
+        words = max(1, int(rng.normal(question_words, 3.0)))
+        latency = float(rng.lognormal(6.0, 0.3))
+        ws.traces.record(
+            make_trace(
+                start + i,
+                at=window[0] + span * (i + 1),
+                latency_ms=latency,
+                model_ms=latency * 0.8,
+                outcome="block" if rng.random() < blocked_share else "allow",
+                question=" ".join(["word"] * words),
+                confidence=float(rng.beta(5, 2)),
+            )
+        )
+
+
+def verdicts(report: object) -> dict[str, str]:
+    return {f.feature: f.verdict for f in report.features}  # type: ignore[attr-defined]
+
+
+def test_longer_questions_and_more_refusals_are_drift_and_nothing_else_is(
+    workspace: Workspace,
+) -> None:
+    rng = np.random.default_rng(11)
+    record_window(workspace, 0, 300, window=REFERENCE, rng=rng)
+    record_window(
+        workspace, 1000, 300, window=CURRENT, rng=rng, question_words=18.0, blocked_share=0.3
+    )
+    report = workspace.drift.run("bot@production", reference=REFERENCE, current=CURRENT)
+    found = verdicts(report)
+    assert found["input_chars"] == "drift" and found["outcome"] == "drift"
+    assert found["latency_ms"] == "no drift" and found["confidence"] == "no drift"
+    chars = next(f for f in report.features if f.feature == "input_chars")
+    assert chars.test == "ks" and chars.p_value is not None and chars.p_value <= 0.05
+    assert (chars.reference_n, chars.current_n) == (300, 300)
+    assert set(report.drifted) == {"input_chars", "outcome"}
+
+
+def test_two_windows_of_the_same_traffic_show_no_drift(workspace: Workspace) -> None:
+    rng = np.random.default_rng(5)
+    record_window(workspace, 0, 200, window=REFERENCE, rng=rng)
+    record_window(workspace, 1000, 200, window=CURRENT, rng=rng)
+    report = workspace.drift.run("bot@production", reference=REFERENCE, current=CURRENT)
+    assert report.drifted == []
+    assert {f.verdict for f in report.features} == {"no drift"}
+
+
+def test_large_samples_are_judged_by_distance_not_by_p_value(sqlite_workspace: Workspace) -> None:
+    """Over 1,000 requests a tiny shift is significant; PSI and Jensen-Shannon decide."""
+    rng = np.random.default_rng(2)
+    record_window(sqlite_workspace, 0, 1500, window=REFERENCE, rng=rng)
+    record_window(sqlite_workspace, 5000, 1500, window=CURRENT, rng=rng, question_words=12.6)
+    report = sqlite_workspace.drift.run("bot@production", reference=REFERENCE, current=CURRENT)
+    chars = next(f for f in report.features if f.feature == "input_chars")
+    assert chars.test == "psi" and chars.verdict == "no drift"
+    assert chars.distance is not None and chars.distance < 0.1
+    outcome = next(f for f in report.features if f.feature == "outcome")
+    assert outcome.test == "jensen_shannon" and outcome.verdict == "no drift"
+
+
+def test_too_few_samples_never_claim_drift(workspace: Workspace) -> None:
+    rng = np.random.default_rng(1)
+    record_window(workspace, 0, 10, window=REFERENCE, rng=rng)
+    record_window(workspace, 1000, 10, window=CURRENT, rng=rng, question_words=40.0)
+    report = workspace.drift.run("bot@production", reference=REFERENCE, current=CURRENT)
+    assert report.drifted == []
+    assert {f.verdict for f in report.features} == {"insufficient data"}
+    assert "10 in the reference, 10 in the current window" in report.features[0].reason
+
+
+def test_psi_is_zero_for_the_same_sample_and_grows_with_a_shift() -> None:
+    rng = np.random.default_rng(0)
+    reference = rng.normal(0.0, 1.0, 5000)
+    assert population_stability_index(reference, reference) == pytest.approx(0.0, abs=1e-9)
+    small = population_stability_index(reference, rng.normal(0.1, 1.0, 5000))
+    large = population_stability_index(reference, rng.normal(1.0, 1.0, 5000))
+    assert 0.0 < small < 0.1 < large
+
+
+def test_bad_windows_and_settings_are_refused(sqlite_workspace: Workspace) -> None:
+    with pytest.raises(BadInputError, match="ends before it starts"):
+        sqlite_workspace.drift.run("bot", reference=(REFERENCE[1], REFERENCE[0]), current=CURRENT)
+    with pytest.raises(BadInputError, match="is not a duration"):
+        sqlite_workspace.drift.check("bot", reference="last week")
+    with pytest.raises(BadInputError, match="p_value"):
+        DriftSettings(p_value=1.5)
+
+
+def test_the_cli_exits_1_on_drift_and_0_without(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    with Workspace.init(root) as ws:
+        rng = np.random.default_rng(4)
+        record_window(ws, 0, 100, window=REFERENCE, rng=rng)
+        record_window(ws, 1000, 100, window=CURRENT, rng=rng, question_words=30.0)
+    span = f"{REFERENCE[0].isoformat()}/{REFERENCE[1].isoformat()}"
+    now = f"{CURRENT[0].isoformat()}/{CURRENT[1].isoformat()}"
+    found = steerwise(
+        "drift",
+        "check",
+        "bot@production",
+        "--reference",
+        span,
+        "--current",
+        now,
+        "--json",
+        cwd=root,
+    )
+    assert found.code == 1, found.err
+    assert "input_chars" in found.json()["drifted"]
+    same = steerwise("drift", "check", "bot", "--reference", span, "--current", span, cwd=root)
+    assert same.code == 0 and "drifted: none" in same.out
+    bad = steerwise("drift", "check", "bot", "--reference", "2026-13-01/2026-12-02", cwd=root)
+    assert bad.code == 2 and "is not ISO 8601" in bad.err
