@@ -40,6 +40,7 @@ from steerwise.models.versions import ModelVersions
 from steerwise.monitor import Monitor
 from steerwise.monitor.alerts import AlertEngine
 from steerwise.monitor.drift import DriftCheck
+from steerwise.monitor.feedback import FeedbackLog
 from steerwise.monitor.webhooks import WebhookNotifier
 from steerwise.pipeline import PromptRunner, RunResult
 from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
@@ -195,6 +196,7 @@ class Workspace:
         self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))
         self.monitor = Monitor(store, flush=self.traces.flush)
         self.drift = DriftCheck(store, flush=self.traces.flush)
+        self.feedback = FeedbackLog(store, actor=self.actor, trace=self.traces.get)
         self.alerts = AlertEngine(
             store,
             self.monitor,

@@ -38,6 +38,12 @@ def test_a_viewer_asks_and_reads_but_may_not_deploy(gateway: Gateway) -> None:
     assert status == 200 and metrics["requests"] >= 1 and "bot@1" in metrics["releases"]
     status, body = gateway.call("GET", "/api/monitor/bot@production?window=soon", "viewer")
     assert status == 400 and "is not a duration" in body["error"]["message"]
+    path = f"/api/traces/{details['trace_id']}/feedback"
+    status, rated = gateway.call("POST", path, "viewer", {"score": 0.0, "comment": "wrong"})
+    assert status == 201 and rated["actor"].endswith("(viewer)")
+    assert gateway.call("POST", path, "viewer", {"score": 3})[0] == 400
+    status, listed = gateway.call("GET", path, "viewer")
+    assert status == 200 and [f["score"] for f in listed] == [0.0]
     with Workspace.open(gateway.root) as ws:
         denied = [e for e in ws.audit.events(limit=50) if e.action == "access.denied"]
     assert denied[-1].actor.endswith("(viewer)") and denied[-1].target.startswith("PUT ")

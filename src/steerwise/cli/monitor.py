@@ -144,6 +144,10 @@ def _print_metrics(m: DeploymentMetrics) -> None:
         f"confidence {_score(m.confidence_mean)}  grounding {_score(m.grounding_mean)}"
         f"  stale citations {m.stale_citations} ({m.stale_share:.1%})"
     )
+    click.echo(
+        f"feedback {m.feedback_count} (mean {_score(m.feedback_mean)},"
+        f" {m.feedback_negative_share:.1%} negative)"
+    )
     rows = [("request", *_ms(m.latency))]
     rows += [(step, *_ms(figures)) for step, figures in m.steps.items()]
     emit_table(["STEP", "P50 MS", "P95 MS", "P99 MS", "N"], rows)

@@ -1,4 +1,4 @@
-"""`steerwise traces list|show|replay|export`."""
+"""`steerwise traces list|show|feedback|replay|export`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import click
 
 from steerwise.cli.context import CliState, json_option, pass_state
 from steerwise.cli.output import emit_json, emit_table
+from steerwise.core.errors import BadInputError
 from steerwise.core.traces import Span
 
 
@@ -35,6 +36,34 @@ def list_traces(
             for t in found
         ],
     )
+
+
+@traces.command()
+@click.argument("trace_id", metavar="ID")
+@click.option("--up", "rating", flag_value=1.0, type=float, help="A good answer (score 1).")
+@click.option("--down", "rating", flag_value=0.0, type=float, help="A bad answer (score 0).")
+@click.option("--score", type=float, metavar="S", help="A score from 0 (bad) to 1 (good).")
+@click.option("--comment", default="", help="What was good or wrong (scrubbed when stored).")
+@json_option
+@pass_state
+def feedback(
+    state: CliState,
+    trace_id: str,
+    *,
+    rating: float | None,
+    score: float | None,
+    comment: str,
+    as_json: bool,
+) -> None:
+    """Rate the answer of trace ID (id or unique prefix); counted in monitor show."""
+    value = score if score is not None else rating
+    if value is None:
+        raise BadInputError("say how good the answer was", hint="give --up, --down or --score S")
+    found = state.workspace().feedback.add(trace_id, value, comment)
+    if as_json:
+        emit_json(found.to_dict())
+        return
+    click.echo(f"feedback {found.id[:12]} on trace {found.trace_id}: score {found.score:g}")
 
 
 @traces.command()

@@ -26,6 +26,9 @@ ALERT_METRICS = (
     "confidence_mean",
     "grounding_mean",
     "stale_share",
+    "feedback_count",
+    "feedback_mean",
+    "feedback_negative_share",
     *(f"latency_{q}" for q in QUANTILE_NAMES),
     *(f"{step}_{q}" for step in TRACE_STEPS for q in QUANTILE_NAMES),
 )

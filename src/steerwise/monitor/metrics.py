@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -131,6 +131,9 @@ class DeploymentMetrics:
     mean_input_chars: float
     mean_output_chars: float
     releases: dict[str, int]
+    feedback_count: int = 0
+    feedback_mean: float | None = None
+    feedback_negative_share: float = 0.0
     rails: list[RailRate] = field(default_factory=list)
     series: list[Period] = field(default_factory=list)
 
@@ -153,9 +156,17 @@ class Monitor:
         end = parse_time(until) if isinstance(until, str) else until or datetime.now(UTC)
         start = end - parse_window(window)
         self._flush()
+        scope = Scope(target, iso(start), iso(end))
         with self._store.read() as tx:
             sums = window_sums(tx.monitor, target, start, end)
-        return _assemble(Scope(target, iso(start), iso(end)), sums)
+            rated, score, negative = tx.feedback.totals(scope.where, scope.params)
+        found = _assemble(scope, sums)
+        return replace(
+            found,
+            feedback_count=int(rated),
+            feedback_mean=_mean(score, rated),
+            feedback_negative_share=_share(int(negative), int(rated)),
+        )
 
     def examples(
         self,

@@ -50,6 +50,13 @@ class LabelTarget(_Body):
     version: int = Field(ge=1)
 
 
+class NewFeedback(_Body):
+    """`POST /api/traces/{id}/feedback`: how good the answer was (1 good, 0 bad), and why."""
+
+    score: float = Field(ge=0.0, le=1.0)
+    comment: str = Field(default="", max_length=4000)
+
+
 class NewKey(_Body):
     """`POST /api/keys`: the role of the new key and a name for people."""
 
@@ -136,6 +143,16 @@ def _trace_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> No
     @router.get("/traces/{trace_id}", dependencies=[Depends(permit("read"))])
     def show_trace(trace_id: str) -> Any:
         return traces.get(trace_id).to_dict()
+
+    @router.post(
+        "/traces/{trace_id}/feedback", status_code=201, dependencies=[Depends(permit("infer"))]
+    )
+    def add_feedback(trace_id: str, body: NewFeedback) -> Any:
+        return workspace.feedback.add(trace_id, body.score, body.comment).to_dict()
+
+    @router.get("/traces/{trace_id}/feedback", dependencies=[Depends(permit("read"))])
+    def list_feedback(trace_id: str) -> Any:
+        return [found.to_dict() for found in workspace.feedback.of_trace(trace_id)]
 
     @router.get("/monitor/{deployment}", dependencies=[Depends(permit("read"))])
     def show_metrics(deployment: str, window: str = "1h", until: str | None = None) -> Any:

@@ -439,6 +439,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX incidents_by_time ON incidents (opened_at)",
         ),
     ),
+    Migration(
+        17,
+        "feedback",
+        (
+            """CREATE TABLE feedback (
+                id TEXT PRIMARY KEY,
+                trace_id TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                target TEXT NOT NULL,
+                release_name TEXT NOT NULL,
+                release TEXT NOT NULL,
+                score DOUBLE PRECISION NOT NULL,
+                comment TEXT NOT NULL,
+                actor TEXT NOT NULL
+            )""",
+            "CREATE INDEX feedback_by_trace ON feedback (trace_id)",
+            "CREATE INDEX feedback_by_target ON feedback (target, created_at)",
+            "CREATE INDEX feedback_by_release ON feedback (release_name, created_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

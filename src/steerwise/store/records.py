@@ -10,6 +10,7 @@ from typing import Any
 from steerwise.core.access import ApiKey
 from steerwise.core.audit import AuditEvent
 from steerwise.store.evals import EvalRecords
+from steerwise.store.feedback import FeedbackRecords
 from steerwise.store.finetune import FinetuneJobRecords
 from steerwise.store.knowledge import (
     DocumentRecords,
@@ -573,6 +574,7 @@ class Transaction:
         self.finetune_jobs = FinetuneJobRecords(session)
         self.monitor = MonitorRecords(session)
         self.incidents = IncidentRecords(session)
+        self.feedback = FeedbackRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""
