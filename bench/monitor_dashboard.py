@@ -18,9 +18,6 @@ trace (so that long windows read partial hours at both ends from the facts), med
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -36,6 +33,7 @@ from steerwise.monitor.facts import RailFact, TraceFacts
 from steerwise.monitor.metrics import iso
 from steerwise.monitor.sums import store_facts
 from steerwise.store import Store, open_store
+from timing import save_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "monitor_dashboard.json"
 END = datetime(2026, 12, 6, tzinfo=UTC)
@@ -164,12 +162,8 @@ def main() -> None:
         "traces": args.traces,
         "sqlite": bench_sqlite(args.traces, args.repeats),
         "postgresql": bench_postgres(args.postgres, args.traces, args.repeats),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
-        "load_average": os.getloadavg()[0],
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(found, indent=2))
+    save_results(RESULTS, found)
 
 
 if __name__ == "__main__":

@@ -16,9 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -32,6 +29,7 @@ from monitor_dashboard import END, synthetic_facts
 from steerwise.monitor.drift import DriftCheck, DriftSettings, categorical_drift, numeric_drift
 from steerwise.monitor.sums import store_facts
 from steerwise.store import open_store
+from timing import save_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "monitor_drift.json"
 SIZES = (100, 500, 1000, 5000)
@@ -105,12 +103,8 @@ def main() -> None:
         "false_alarm_rate": alarm_rates(args.trials, shift=False),
         "power": alarm_rates(args.trials, shift=True),
         "trials": args.trials,
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
-        "load_average": os.getloadavg()[0],
     }
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(found, indent=2))
+    save_results(RESULTS, found)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from pydantic import (
 from steerwise.core.alerts import AlertRule, Webhook
 from steerwise.core.errors import BadInputError
 from steerwise.core.models import DEFAULT_MODEL, ModelConfig
+from steerwise.core.promotions import PromotionGate
 
 CONFIG_FILE = "steerwise.toml"
 STATE_DIR = ".steerwise"
@@ -106,6 +107,22 @@ class AlertsSection(BaseModel):
         return self
 
 
+class PromotionSection(BaseModel):
+    """`[promotion]`: deployment labels that need a passing gate and approvals
+    (docs/releases.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    gates: list[PromotionGate] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_gate_per_label(self) -> PromotionSection:
+        labels = [gate.deployment for gate in self.gates]
+        repeated = sorted({label for label in labels if labels.count(label) > 1})
+        if repeated:
+            raise ValueError(f"one gate per deployment; repeated: {', '.join(repeated)}")
+        return self
+
+
 class Settings(BaseModel):
     """Everything `steerwise.toml` may hold."""
 
@@ -118,6 +135,7 @@ class Settings(BaseModel):
     tracing: TracingSection = Field(default_factory=TracingSection)
     guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
+    promotion: PromotionSection = Field(default_factory=PromotionSection)
 
 
 def load_settings(path: Path) -> Settings:

@@ -47,6 +47,7 @@ from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
 from steerwise.pipeline.request import Answer, RequestRunner, Streamed, Target
 from steerwise.prompts import PromptRegistry
 from steerwise.releases import PinResolvers, ReleaseRegistry, release_id
+from steerwise.releases.promotions import Promotions
 from steerwise.retrieval import (
     ChunkerSettings,
     KnowledgeIndex,
@@ -191,6 +192,13 @@ class Workspace:
                 model=self.models.check_reference,
             ),
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
+        )
+        self.promotions = Promotions(
+            store,
+            releases=self.releases,
+            evals=self.evals,
+            gates=settings.promotion.gates,
+            actor=self.actor,
         )
         self.guarded = GuardedRunner(self.runner, overlap=settings.guardrails.overlap)
         self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))

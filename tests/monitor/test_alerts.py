@@ -60,8 +60,10 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-def alerting_workspace(root: Path, webhook_url: str, *, rule: str = "") -> Path:
-    Workspace.init(root).close()
+def alerting_workspace(
+    root: Path, webhook_url: str, *, rule: str = "", database_url: str | None = None
+) -> Path:
+    Workspace.init(root, database_url=database_url).close()
     config = root / "steerwise.toml"
     config.write_text(
         config.read_text(encoding="utf-8")
@@ -102,10 +104,11 @@ def record(ws: Workspace, first: int, count: int, *, errors: int, minutes_ago: f
 
 
 def test_a_rule_opens_one_incident_notifies_once_and_recovers(
-    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, store_url: str
 ) -> None:
     monkeypatch.setenv("STEERWISE_TEST_WEBHOOK_SECRET", SECRET)
-    root = alerting_workspace(tmp_path / "ws", receiver.url)
+    database_url = None if store_url.startswith("sqlite") else store_url
+    root = alerting_workspace(tmp_path / "ws", receiver.url, database_url=database_url)
     with Workspace.open(root) as ws:
         record(ws, 0, 20, errors=5, minutes_ago=30)
         (opened,) = ws.alerts.evaluate(until=NOW)

@@ -18,6 +18,7 @@ import pytest
 
 from steerwise import Workspace
 from steerwise.core.errors import NotFoundError
+from steerwise.core.evals import DatasetItem
 from steerwise.core.traces import Trace
 from steerwise.demo import pack_path
 from steerwise.releases import PinRequest, release_id
@@ -95,7 +96,11 @@ def _workspace(root: Path, upstream: str) -> tuple[str, str]:
     config = root / "steerwise.toml"
     scripted = f'\n[models.scripted]\nprovider = "openai"\nmodel = "m"\nbase_url = "{upstream}"\n'
     sluggish = scripted.replace("scripted", "sluggish") + "timeout_s = 0.5\nmax_retries = 0\n"
-    config.write_text(config.read_text() + scripted + sluggish)
+    gate = (
+        '\n[[promotion.gates]]\ndeployment = "bot@canary"\ndataset = "qa"\n'
+        'scorers = ["exact_match"]\nrules = ["exact_match>=0.5"]\napprovals = 1\n'
+    )
+    config.write_text(config.read_text() + scripted + sluggish + gate)
     with Workspace.open(root) as ws:
         ws.prompts.push([pack_path() / "prompts"])
         first = ws.releases.create("bot", PinRequest("support-answer@1", model="scripted"))
@@ -103,6 +108,11 @@ def _workspace(root: Path, upstream: str) -> tuple[str, str]:
             "bot", PinRequest("support-answer@1", model="scripted", params={"max_tokens": "20"})
         )
         ws.releases.deploy("bot", release_id(first), "production")
+        items = [
+            DatasetItem(id=f"q{n}", variables={"question": f"q{n}"}, reference=ANSWER)
+            for n in range(2)
+        ]
+        ws.datasets.import_items("qa", items, source="test")
         slow = ws.releases.create("slow", PinRequest("support-answer@1", model="sluggish"))
         ws.releases.deploy("slow", release_id(slow), "production")
     return release_id(first), release_id(second)

@@ -143,3 +143,26 @@ def test_a_chunked_body_over_the_limit_is_a_413(gateway: Gateway) -> None:
     assert response.status == 413
     assert "over 1000000 bytes" in json.loads(response.read())["error"]["message"]
     connection.close()
+
+
+def test_a_gated_label_needs_its_gate_and_an_approver_who_did_not_ask(gateway: Gateway) -> None:
+    path = "/api/deployments/bot/canary"
+    assert gateway.call("PUT", path, "editor", {"release": gateway.releases[1]})[0] == 403
+    status, asked = gateway.call("PUT", path, "approver", {"release": gateway.releases[1]})
+    assert status == 202 and asked["status"] == "awaiting_approval"
+    assert asked["gate"]["passed"] is True
+    approve = f"/api/promotions/{asked['id']}/approve"
+    status, body = gateway.call("POST", approve, "approver")
+    assert status == 400 and "may not approve it" in body["error"]["message"]
+    status, body = gateway.call("POST", approve, "viewer")
+    assert status == 403 and "may not deploy" in body["error"]["message"]
+    status, done = gateway.call("POST", approve, "admin")
+    assert status == 200 and done["status"] == "deployed"
+    status, listed = gateway.call("GET", "/api/promotions?status=deployed", "viewer")
+    assert status == 200 and [p["id"] for p in listed] == [asked["id"]]
+    with Workspace.open(gateway.root) as ws:
+        events = ws.audit.events(limit=60)
+    denied = [e for e in events if e.action == "access.denied" and "approve" in e.target]
+    assert denied and denied[-1].actor.endswith("(viewer)")
+    approved = [e for e in events if e.action == "promotion.approve"]
+    assert approved[-1].actor.endswith("(admin)")

@@ -1,6 +1,9 @@
-"""`steerwise release ...`, `steerwise deploy` and `steerwise rollback`."""
+"""`steerwise release ...`, `steerwise deploy`, `steerwise rollback` and
+`steerwise promotions ...`."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 
@@ -8,6 +11,7 @@ from steerwise.cli.context import CliState, json_option, pass_state
 from steerwise.cli.output import emit_json, emit_table
 from steerwise.cli.variables import split_pairs
 from steerwise.cli.versioned import add_versioned_commands, print_label_moves
+from steerwise.core.promotions import Promotion
 from steerwise.core.versioning import LabelMove
 from steerwise.releases import PinRequest, release_dict, release_id
 
@@ -124,9 +128,97 @@ def history(state: CliState, name: str, at: str | None, as_json: bool) -> None:
 @json_option
 @pass_state
 def deploy(state: CliState, name: str, release_ref: str, label: str, as_json: bool) -> None:
-    """Serve a release of NAME under NAME@LABEL (audited)."""
-    move = state.workspace().releases.deploy(name, release_ref, label)
-    _print_move(move, as_json, "deployed")
+    """Serve a release of NAME under NAME@LABEL (audited). A label with a promotion gate in
+    steerwise.toml gets a promotion request instead: the gate runs now, and approvals follow
+    (`steerwise promotions`); exit 1 when the gate fails."""
+    ws = state.workspace()
+    if ws.promotions.gate_of(name, label) is None:
+        _print_move(ws.releases.deploy(name, release_ref, label), as_json, "deployed")
+        return
+    promotion = ws.promotions.request(name, release_ref, label)
+    _print_promotion(promotion, as_json)
+    if promotion.status == "rejected":
+        sys.exit(1)
+
+
+@click.group()
+def promotions() -> None:
+    """Requests to serve a release under a gated label: gate results and approvals."""
+
+
+@promotions.command(name="list")
+@click.option(
+    "--status", type=click.Choice(["awaiting_approval", "deployed", "rejected", "evaluating"])
+)
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@json_option
+@pass_state
+def list_promotions(state: CliState, status: str | None, limit: int, as_json: bool) -> None:
+    """Promotion requests, newest first."""
+    found = state.workspace().promotions.items(status=status, limit=limit)
+    if as_json:
+        emit_json([promotion.to_dict() for promotion in found])
+        return
+    emit_table(
+        ["ID", "REQUESTED", "BY", "DEPLOYMENT", "RELEASE", "STATUS", "APPROVALS"],
+        [
+            (
+                p.id[:12],
+                p.requested_at[:19],
+                p.requested_by,
+                p.deployment,
+                p.release,
+                p.status,
+                f"{len(p.approvals)}/{p.approvals_needed}",
+            )
+            for p in found
+        ],
+    )
+
+
+@promotions.command(name="show")
+@click.argument("promotion_id", metavar="ID")
+@json_option
+@pass_state
+def show_promotion(state: CliState, promotion_id: str, as_json: bool) -> None:
+    """One request: the gate's rules and values, approvals, what became of it."""
+    _print_promotion(state.workspace().promotions.get(promotion_id), as_json)
+
+
+@promotions.command()
+@click.argument("promotion_id", metavar="ID")
+@json_option
+@pass_state
+def approve(state: CliState, promotion_id: str, as_json: bool) -> None:
+    """Approve a waiting request (not your own); the last approval needed deploys it."""
+    _print_promotion(state.workspace().promotions.approve(promotion_id), as_json)
+
+
+@promotions.command()
+@click.argument("promotion_id", metavar="ID")
+@click.option("--reason", default="", help="Why (kept on the request and in the audit log).")
+@json_option
+@pass_state
+def reject(state: CliState, promotion_id: str, reason: str, as_json: bool) -> None:
+    """Close a waiting request without deploying it."""
+    _print_promotion(state.workspace().promotions.reject(promotion_id, reason), as_json)
+
+
+def _print_promotion(promotion: Promotion, as_json: bool) -> None:
+    if as_json:
+        emit_json(promotion.to_dict())
+        return
+    click.echo(
+        f"promotion {promotion.id[:12]}: {promotion.release} to {promotion.deployment}"
+        f" ({promotion.status}; baseline {promotion.baseline or 'none'})"
+    )
+    for rule in (promotion.gate or {}).get("rules", []):
+        mark = "pass" if rule["passed"] else "FAIL"
+        click.echo(f"  {mark}  {rule['rule']}  (value {rule['value']:g})")
+    approvals = ", ".join(a["by"] for a in promotion.approvals) or "none"
+    click.echo(f"  approvals {len(promotion.approvals)}/{promotion.approvals_needed}: {approvals}")
+    if promotion.reason:
+        click.echo(f"  {promotion.reason}")
 
 
 @click.command()

@@ -161,27 +161,9 @@ def numeric_drift(
 
     ks = ks_2samp(reference, current)
     psi = population_stability_index(reference, current)
-    if len(reference) <= settings.large_sample:
-        drifted = float(ks.pvalue) <= settings.p_value
-        test, threshold = "ks", settings.p_value
-        reason = f"Kolmogorov-Smirnov p = {float(ks.pvalue):.4f} (drift at <= {threshold})"
-    else:
-        drifted = psi >= settings.psi
-        test, threshold = "psi", settings.psi
-        reason = f"PSI = {psi:.4f} (drift at >= {threshold})"
-    return FeatureDrift(
-        feature,
-        "numeric",
-        test,
-        round(float(ks.statistic), 6),
-        round(float(ks.pvalue), 6),
-        round(psi, 6),
-        threshold,
-        len(reference),
-        len(current),
-        "drift" if drifted else "no drift",
-        reason,
-    )
+    sizes = (len(reference), len(current))
+    measured = _Measured(float(ks.statistic), float(ks.pvalue), psi, sizes)
+    return _judged(feature, "numeric", measured, ("ks", "psi"), settings)
 
 
 def categorical_drift(
@@ -198,26 +180,51 @@ def categorical_drift(
     )
     statistic, p_value = _chi_square(table)
     distance = _jensen_shannon(table[0], table[1])
-    if len(before) <= settings.large_sample:
-        drifted = p_value <= settings.p_value
-        test, threshold = "chi_square", settings.p_value
-        reason = f"chi-square p = {p_value:.4f} (drift at <= {threshold})"
+    measured = _Measured(statistic, p_value, distance, (len(before), len(after)))
+    return _judged(feature, "categorical", measured, ("chi_square", "jensen_shannon"), settings)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    statistic: float
+    p_value: float
+    distance: float
+    sizes: tuple[int, int]
+
+
+_TEST_NAMES = {
+    "ks": "Kolmogorov-Smirnov p",
+    "chi_square": "chi-square p",
+    "psi": "PSI",
+    "jensen_shannon": "Jensen-Shannon distance",
+}
+
+
+def _judged(
+    feature: str, kind: str, measured: _Measured, tests: tuple[str, str], settings: DriftSettings
+) -> FeatureDrift:
+    """The verdict: by the p-value test up to `large_sample` reference requests, else by the
+    distance (Evidently's rule)."""
+    before, after = measured.sizes
+    if before <= settings.large_sample:
+        test, value, threshold = tests[0], measured.p_value, settings.p_value
+        drifted, sign = value <= threshold, "<="
     else:
-        drifted = distance >= settings.jensen_shannon
-        test, threshold = "jensen_shannon", settings.jensen_shannon
-        reason = f"Jensen-Shannon distance = {distance:.4f} (drift at >= {threshold})"
+        test, value = tests[1], measured.distance
+        threshold = settings.psi if test == "psi" else settings.jensen_shannon
+        drifted, sign = value >= threshold, ">="
     return FeatureDrift(
         feature,
-        "categorical",
+        kind,
         test,
-        round(statistic, 6),
-        round(p_value, 6),
-        round(distance, 6),
+        round(measured.statistic, 6),
+        round(measured.p_value, 6),
+        round(measured.distance, 6),
         threshold,
-        len(before),
-        len(after),
+        before,
+        after,
         "drift" if drifted else "no drift",
-        reason,
+        f"{_TEST_NAMES[test]} = {value:.4f} (drift at {sign} {threshold})",
     )
 
 

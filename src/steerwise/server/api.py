@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from steerwise.core.access import Action
@@ -50,6 +51,12 @@ class LabelTarget(_Body):
     version: int = Field(ge=1)
 
 
+class Reason(_Body):
+    """`POST /api/promotions/{id}/reject`: why."""
+
+    reason: str = Field(default="", max_length=2000)
+
+
 class NewFeedback(_Body):
     """`POST /api/traces/{id}/feedback`: how good the answer was (1 good, 0 bad), and why."""
 
@@ -69,6 +76,7 @@ def api_router(workspace: Workspace, permit: Permit) -> APIRouter:
     router = APIRouter(prefix="/api")
     _prompt_routes(router, workspace, permit)
     _release_routes(router, workspace, permit)
+    _promotion_routes(router, workspace, permit)
     _trace_routes(router, workspace, permit)
     _key_routes(router, workspace, permit)
     return router
@@ -121,11 +129,34 @@ def _release_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> 
 
     @router.put("/deployments/{name}/{label}", dependencies=[Depends(permit("deploy"))])
     def deploy(name: str, label: str, body: Deploy) -> Any:
-        return to_plain(releases.deploy(name, body.release, label))
+        if workspace.promotions.gate_of(name, label) is None:
+            return to_plain(releases.deploy(name, body.release, label))
+        promotion = workspace.promotions.request(name, body.release, label)
+        return JSONResponse(promotion.to_dict(), status_code=202)
 
     @router.post("/deployments/{name}/{label}/rollback", dependencies=[Depends(permit("deploy"))])
     def rollback(name: str, label: str) -> Any:
         return to_plain(releases.rollback(name, label))
+
+
+def _promotion_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> None:
+    @router.get("/promotions", dependencies=[Depends(permit("read"))])
+    def list_promotions(
+        status: str | None = None, limit: int = Query(default=50, ge=1, le=1000)
+    ) -> Any:
+        return [p.to_dict() for p in workspace.promotions.items(status=status, limit=limit)]
+
+    @router.get("/promotions/{promotion_id}", dependencies=[Depends(permit("read"))])
+    def show_promotion(promotion_id: str) -> Any:
+        return workspace.promotions.get(promotion_id).to_dict()
+
+    @router.post("/promotions/{promotion_id}/approve", dependencies=[Depends(permit("deploy"))])
+    def approve_promotion(promotion_id: str) -> Any:
+        return workspace.promotions.approve(promotion_id).to_dict()
+
+    @router.post("/promotions/{promotion_id}/reject", dependencies=[Depends(permit("deploy"))])
+    def reject_promotion(promotion_id: str, body: Reason) -> Any:
+        return workspace.promotions.reject(promotion_id, body.reason).to_dict()
 
 
 def _trace_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> None:

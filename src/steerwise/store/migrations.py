@@ -459,6 +459,20 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX feedback_by_release ON feedback (release_name, created_at)",
         ),
     ),
+    Migration(
+        18,
+        "promotions",
+        (
+            """CREATE TABLE promotions (
+                id TEXT PRIMARY KEY,
+                deployment TEXT NOT NULL,
+                status TEXT NOT NULL,
+                requested_at TEXT NOT NULL,
+                promotion_json TEXT NOT NULL
+            )""",
+            "CREATE INDEX promotions_by_status ON promotions (status, requested_at)",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -7,12 +7,12 @@ and aggregates with plain `count`, `sum` and `GROUP BY`, the same on SQLite and 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from steerwise.core.traces import TRACE_STEPS
+from steerwise.store.json_rows import JsonRows
 from steerwise.store.session import Row, Session, insert_many
 
 FACT_COLUMNS = (
@@ -229,26 +229,13 @@ def _values(row: dict[str, Any], columns: Sequence[str]) -> list[Any]:
     return [row[column] for column in columns]
 
 
-class IncidentRecords:
+class IncidentRecords(JsonRows):
     """Rows of `incidents`: the searchable columns and the whole incident as JSON."""
 
     def __init__(self, session: Session) -> None:
-        self._session = session
-
-    def add(self, incident: dict[str, Any]) -> None:
-        self._session.execute(
-            "INSERT INTO incidents (id, rule, deployment, severity, status, opened_at,"
-            " resolved_at, incident_json) VALUES (:id, :rule, :deployment, :severity, :status,"
-            " :opened_at, :resolved_at, :body)",
-            {**incident, "body": json.dumps(incident, separators=(",", ":"))},
-        )
-
-    def update(self, incident: dict[str, Any]) -> None:
-        """Store a changed incident (resolved, or with a new notification)."""
-        self._session.execute(
-            "UPDATE incidents SET status = :status, resolved_at = :resolved_at,"
-            " incident_json = :body WHERE id = :id",
-            {**incident, "body": json.dumps(incident, separators=(",", ":"))},
+        columns = ("id", "rule", "deployment", "severity", "status", "opened_at", "resolved_at")
+        super().__init__(
+            session, "incidents", columns, body_column="incident_json", newest_by="opened_at"
         )
 
     def open_for(self, rule: str) -> str | None:
@@ -258,19 +245,3 @@ class IncidentRecords:
             {"rule": rule},
         )
         return None if row is None else str(row[0])
-
-    def items(self, *, status: str | None, limit: int) -> list[str]:
-        """Incidents' JSON, newest first."""
-        where = " WHERE status = :status" if status else ""
-        rows = self._session.all(
-            f"SELECT incident_json FROM incidents{where} ORDER BY opened_at DESC, id LIMIT :limit",
-            {"status": status, "limit": limit},
-        )
-        return [str(row[0]) for row in rows]
-
-    def get(self, prefix: str) -> list[str]:
-        rows = self._session.all(
-            "SELECT incident_json FROM incidents WHERE substr(id, 1, :width) = :prefix LIMIT 2",
-            {"width": len(prefix), "prefix": prefix},
-        )
-        return [str(row[0]) for row in rows]

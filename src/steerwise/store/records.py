@@ -19,6 +19,7 @@ from steerwise.store.knowledge import (
     SourceRecords,
 )
 from steerwise.store.monitor import IncidentRecords, MonitorRecords
+from steerwise.store.promotions import PromotionRecords
 from steerwise.store.session import Row, Session, insert_many
 
 
@@ -575,6 +576,7 @@ class Transaction:
         self.monitor = MonitorRecords(session)
         self.incidents = IncidentRecords(session)
         self.feedback = FeedbackRecords(session)
+        self.promotions = PromotionRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""
