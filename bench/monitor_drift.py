@@ -11,11 +11,19 @@
    the p-value decides (up to 1,000 requests) and near 0 where the distance does.
 3. Power: the same with a known shift (the lognormal's location up by 0.1, about +10% in
    length; the block share from 8% to 14%): the share called drift.
+4. Embeddings (`--embedding-trials`, skipped without `../shared/data/squad_v11`): the SQuAD
+   v1.1 dev questions, embedded once with the default embedder. False alarms: two windows of
+   300 questions drawn from all 48 articles; power: a reference from the first 24 articles
+   and a current window in which 30% of the questions come from the other 24 (a new topic).
+   The share called drift by the domain classifier (ROC AUC >= 0.55) and by topic shift, and
+   the seconds of one embedding comparison (600 questions embedded, classifier, topics).
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import statistics
 import tempfile
 import time
@@ -26,7 +34,9 @@ from typing import Any
 import numpy as np
 
 from monitor_dashboard import END, synthetic_facts
+from steerwise.models.embeddings import build_embedder
 from steerwise.monitor.drift import DriftCheck, DriftSettings, categorical_drift, numeric_drift
+from steerwise.monitor.embedding_drift import domain_classifier_drift, topic_shift
 from steerwise.monitor.sums import store_facts
 from steerwise.store import open_store
 from timing import save_results
@@ -93,15 +103,78 @@ def alarm_rates(trials: int, *, shift: bool) -> dict[str, dict[str, float]]:
     return found
 
 
+SQUAD = Path(__file__).resolve().parents[2] / "shared" / "data" / "squad_v11" / "dev-v1.1.json.gz"
+WINDOW = 300
+
+
+def squad_questions() -> tuple[list[str], list[int]] | None:
+    """The dev questions and the article each belongs to (None without the data)."""
+    if not SQUAD.is_file():
+        return None
+    with gzip.open(SQUAD, "rt", encoding="utf-8") as handle:
+        articles = json.load(handle)["data"]
+    questions, owners = [], []
+    for number, article in enumerate(articles):
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                questions.append(qa["question"])
+                owners.append(number)
+    return questions, owners
+
+
+def embedding_rates(trials: int) -> dict[str, Any] | None:
+    found = squad_questions()
+    if found is None:
+        print(f"skipping the embedding figures: {SQUAD} is absent")
+        return None
+    questions, owners = found
+    embedder = build_embedder("default", root=Path("."), named={})
+    vectors = embedder.embed(questions)
+    first_half = np.array(owners) < 24
+    rng = np.random.default_rng(3)
+    settings = DriftSettings()
+    tallies = {"false_alarm": [0, 0], "power": [0, 0]}
+    for _ in range(trials):
+        everything = rng.permutation(len(questions))
+        same = (everything[:WINDOW], everything[WINDOW : 2 * WINDOW])
+        old = rng.permutation(np.flatnonzero(first_half))
+        new = rng.permutation(np.flatnonzero(~first_half))
+        moved = (old[:WINDOW], np.concatenate([old[WINDOW : WINDOW + 210], new[:90]]))
+        for name, (before, after) in (("false_alarm", same), ("power", moved)):
+            classifier = domain_classifier_drift(
+                "inputs", vectors[before], vectors[after], settings
+            )
+            topics = topic_shift(vectors[before], vectors[after], settings)
+            tallies[name][0] += classifier.verdict == "drift"
+            tallies[name][1] += topics.verdict == "drift"
+    started = time.perf_counter()
+    sample = [questions[i] for i in rng.permutation(len(questions))[: 2 * WINDOW]]
+    both = embedder.embed(sample)
+    domain_classifier_drift("inputs", both[:WINDOW], both[WINDOW:], settings)
+    topic_shift(both[:WINDOW], both[WINDOW:], settings)
+    return {
+        "questions": len(questions),
+        "window": WINDOW,
+        "trials": trials,
+        "comparison_s": round(time.perf_counter() - started, 3),
+        **{
+            name: {"domain_classifier": round(c / trials, 4), "topic_shift": round(t / trials, 4)}
+            for name, (c, t) in tallies.items()
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--traces", type=int, default=100_000)
     parser.add_argument("--trials", type=int, default=400)
+    parser.add_argument("--embedding-trials", type=int, default=40)
     args = parser.parse_args()
     found = {
         "check": check_time(args.traces),
         "false_alarm_rate": alarm_rates(args.trials, shift=False),
         "power": alarm_rates(args.trials, shift=True),
+        "embeddings": embedding_rates(args.embedding_trials),
         "trials": args.trials,
     }
     save_results(RESULTS, found)

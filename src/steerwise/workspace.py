@@ -203,7 +203,9 @@ class Workspace:
         self.guarded = GuardedRunner(self.runner, overlap=settings.guardrails.overlap)
         self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))
         self.monitor = Monitor(store, flush=self.traces.flush)
-        self.drift = DriftCheck(store, flush=self.traces.flush)
+        self.drift = DriftCheck(
+            store, flush=self.traces.flush, texts=self.traces.texts, embedder=self.models.embedder
+        )
         self.feedback = FeedbackLog(store, actor=self.actor, trace=self.traces.get)
         self.alerts = AlertEngine(
             store,

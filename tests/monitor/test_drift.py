@@ -64,7 +64,54 @@ def test_longer_questions_and_more_refusals_are_drift_and_nothing_else_is(
     chars = next(f for f in report.features if f.feature == "input_chars")
     assert chars.test == "ks" and chars.p_value is not None and chars.p_value <= 0.05
     assert (chars.reference_n, chars.current_n) == (300, 300)
-    assert set(report.drifted) == {"input_chars", "outcome"}
+    # the questions got longer, so their embeddings moved too; the answers did not
+    assert set(report.drifted) == {"input_chars", "outcome", "input_embedding"}
+
+
+REFUNDS = [
+    "How long does a refund take after I return a bike?",
+    "Can I get my money back for a helmet I did not use?",
+    "Who pays the postage when I send a bike back?",
+    "Is there a restocking fee on returned bikes?",
+    "When will the refund reach my card?",
+    "Can I return a bike I bought in the York store to Leeds?",
+]
+INSURANCE = [
+    "Does my home insurance cover a stolen e-bike?",
+    "How do I claim on bike insurance after an accident?",
+    "What does your theft insurance cost per year?",
+    "Is my bike covered abroad by the insurance policy?",
+    "Which documents does the insurer need for a claim?",
+    "Can I insure a second-hand bike?",
+]
+
+
+def test_a_new_topic_is_drift_in_the_inputs_and_a_topic_shift(workspace: Workspace) -> None:
+    """Real embeddings: questions about insurance after a period of questions about refunds."""
+    for number in range(60):
+        at = REFERENCE[0] + timedelta(seconds=50 * number)
+        question = f"{REFUNDS[number % 6]} (order {number})"
+        workspace.traces.record(
+            make_trace(number, at=at, latency_ms=300, model_ms=250, question=question)
+        )
+    for number in range(60):
+        at = CURRENT[0] + timedelta(seconds=50 * number)
+        source = INSURANCE if number % 2 else REFUNDS
+        question = f"{source[(number // 2) % 6]} (order {100 + number})"
+        workspace.traces.record(
+            make_trace(100 + number, at=at, latency_ms=300, model_ms=250, question=question)
+        )
+    report = workspace.drift.run("bot@production", reference=REFERENCE, current=CURRENT)
+    found = {f.feature: f for f in report.features}
+    inputs = found["input_embedding"]
+    assert inputs.verdict == "drift" and inputs.statistic is not None and inputs.statistic > 0.7
+    assert found["output_embedding"].verdict == "no drift"  # the answers stayed the same
+    topics = found["input_topics"]
+    # a third of the insurance questions share no more than a few words with any refund one
+    assert topics.verdict == "drift" and topics.statistic is not None
+    assert 0.1 <= topics.statistic <= 0.5 and topics.distance == topics.statistic
+    same = workspace.drift.run("bot@production", reference=REFERENCE, current=REFERENCE)
+    assert {f.feature for f in same.features if f.verdict == "drift"} == set()
 
 
 def test_two_windows_of_the_same_traffic_show_no_drift(workspace: Workspace) -> None:

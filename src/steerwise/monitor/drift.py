@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,66 +28,20 @@ import numpy as np
 import numpy.typing as npt
 
 from steerwise.core.errors import BadInputError
+from steerwise.models.interface import Embedder
+from steerwise.monitor.drift_types import DriftReport, DriftSettings, FeatureDrift
+from steerwise.monitor.embedding_drift import domain_classifier_drift, topic_shift
 from steerwise.monitor.metrics import iso, parse_span
 from steerwise.store import Store
 from steerwise.store.monitor import Scope
 
+TextSource = Callable[[str, str, str, int], list[tuple[str, str]]]
+"""(target, since, until, limit) to the (input, output) texts of the newest requests."""
+EMBEDDING_FEATURES = ("input_embedding", "output_embedding")
 NUMERIC_FEATURES = ("input_chars", "output_chars", "latency_ms", "confidence", "grounding")
 CATEGORICAL_FEATURES = ("outcome", "rail_fired")
 PSI_BINS = 10
 PSI_FLOOR = 1e-4
-
-
-@dataclass(frozen=True)
-class DriftSettings:
-    """Thresholds (Evidently's defaults) and the smallest sample a test is run on."""
-
-    p_value: float = 0.05
-    psi: float = 0.1
-    jensen_shannon: float = 0.1
-    large_sample: int = 1000
-    min_samples: int = 30
-    max_rows: int = 200_000
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.p_value < 1.0:
-            raise BadInputError(f"drift p_value {self.p_value} must be between 0 and 1")
-        if self.min_samples < 2:
-            raise BadInputError(f"drift min_samples {self.min_samples} must be at least 2")
-
-
-@dataclass(frozen=True)
-class FeatureDrift:
-    """One feature's verdict: `drift`, `no drift` or `insufficient data`, and why."""
-
-    feature: str
-    kind: str
-    test: str
-    statistic: float | None
-    p_value: float | None
-    distance: float | None
-    threshold: float
-    reference_n: int
-    current_n: int
-    verdict: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class DriftReport:
-    """Every feature's verdict for a deployment, reference and current window."""
-
-    target: str
-    reference: tuple[str, str]
-    current: tuple[str, str]
-    features: list[FeatureDrift]
-
-    @property
-    def drifted(self) -> list[str]:
-        return [f.feature for f in self.features if f.verdict == "drift"]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "drifted": self.drifted}
 
 
 class DriftCheck:
@@ -99,10 +53,14 @@ class DriftCheck:
         settings: DriftSettings | None = None,
         *,
         flush: Callable[[], object] = lambda: None,
+        texts: TextSource | None = None,
+        embedder: Callable[[], Embedder] | None = None,
     ) -> None:
         self._store = store
         self._settings = settings or DriftSettings()
         self._flush = flush  # writes the traces still queued, so that a check sees them
+        self._texts = texts
+        self._embedder = embedder
 
     def run(
         self,
@@ -122,7 +80,40 @@ class DriftCheck:
         features += [
             categorical_drift(n, before[n], after[n], settings) for n in CATEGORICAL_FEATURES
         ]
+        if self._texts is not None and self._embedder is not None:
+            windows = (reference, current)
+            features += self._embedding_features(target, windows, self._texts, self._embedder)
         return DriftReport(target, _iso_pair(reference), _iso_pair(current), features)
+
+    def _embedding_features(
+        self,
+        target: str,
+        windows: tuple[tuple[datetime, datetime], tuple[datetime, datetime]],
+        texts: TextSource,
+        embedder_of: Callable[[], Embedder],
+    ) -> list[FeatureDrift]:
+        """Inputs and outputs compared in embedding space (`monitor.embedding_drift`)."""
+        settings = self._settings
+        before = texts(target, *_iso_pair(windows[0]), settings.max_texts)
+        after = texts(target, *_iso_pair(windows[1]), settings.max_texts)
+        if min(len(before), len(after)) < settings.min_samples:
+            return [
+                _insufficient(name, "embedding", len(before), len(after), settings)
+                for name in (*EMBEDDING_FEATURES, "input_topics")
+            ]
+        embedder = embedder_of()
+        vectors = {
+            side: [embedder.embed([pair[column] for pair in pairs]) for column in (0, 1)]
+            for side, pairs in (("before", before), ("after", after))
+        }
+        found = [
+            domain_classifier_drift(
+                name, vectors["before"][column], vectors["after"][column], settings
+            )
+            for column, name in enumerate(EMBEDDING_FEATURES)
+        ]
+        found.append(topic_shift(vectors["before"][0], vectors["after"][0], settings))
+        return found
 
     def check(self, target: str, *, reference: str, current: str = "1h") -> DriftReport:
         """`run` with windows written as `START/END` (ISO 8601) or a duration: the current

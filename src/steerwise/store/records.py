@@ -480,14 +480,21 @@ class TraceRecords:
         )
         return str(rows[0][0]) if len(rows) == 1 else None
 
-    def items(self, *, target: str | None, since: str | None, limit: int) -> list[Row]:
+    def items(
+        self, *, target: str | None, since: str | None, limit: int, until: str | None = None
+    ) -> list[Row]:
         """Trace JSON, newest first; `target` is what was asked (`bot@production`), a
-        release (`bot@2`) or a release name (every version of it)."""
+        release (`bot@2`) or a release name (every version of it); from `since` on, before
+        `until`."""
         where = [f"(target = :name OR {_named('release')})"] if target else []
         params: dict[str, Any] = {"limit": limit, **_name_params(target or "")}
-        if since:
-            where.append("created_at >= :since")
-            params["since"] = since
+        for clause, name, value in (
+            ("created_at >= :since", "since", since),
+            ("created_at < :until", "until", until),
+        ):
+            if value:
+                where.append(clause)
+                params[name] = value
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         return self._session.all(
             f"SELECT trace_json FROM traces{clause} ORDER BY created_at DESC, id LIMIT :limit",

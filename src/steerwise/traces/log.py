@@ -103,13 +103,24 @@ class TraceLog(BatchWriter[Trace]):
                 log.exception("steerwise-traces: the sink %r failed on %d traces", sink, len(clean))
 
     def items(
-        self, *, target: str | None = None, since: str | None = None, limit: int = 50
+        self,
+        *,
+        target: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 50,
     ) -> list[Trace]:
-        """Newest first (after writing what is queued)."""
+        """Newest first (after writing what is queued), from `since` on, before `until`."""
         self.flush()
         with self._store.read() as tx:
-            rows = tx.traces.items(target=target, since=since, limit=limit)
+            rows = tx.traces.items(target=target, since=since, until=until, limit=limit)
         return [trace_from_json(str(body)) for (body,) in rows]
+
+    def texts(self, target: str, since: str, until: str, limit: int) -> list[tuple[str, str]]:
+        """(input, output) of the newest `limit` requests of `target` in a window, as stored
+        (redacted); the input is the request's variables' text, one after another."""
+        found = self.items(target=target, since=since, until=until, limit=limit)
+        return [(_input_text(trace), trace.output) for trace in found]
 
     def get(self, trace_id: str) -> Trace:
         """One trace by id or unique prefix."""
@@ -126,3 +137,7 @@ class TraceLog(BatchWriter[Trace]):
         """One JSON line per trace, oldest first."""
         for trace in reversed(self.items(target=target, since=since, limit=10_000_000)):
             yield json.dumps(trace.to_dict(), ensure_ascii=False, sort_keys=True)
+
+
+def _input_text(trace: Trace) -> str:
+    return "\n".join(str(value) for value in trace.input.values() if isinstance(value, str))
