@@ -204,7 +204,11 @@ class Workspace:
         self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))
         self.monitor = Monitor(store, flush=self.traces.flush)
         self.drift = DriftCheck(
-            store, flush=self.traces.flush, texts=self.traces.texts, embedder=self.models.embedder
+            store,
+            flush=self.traces.flush,
+            texts=self.traces,
+            embedder=self.models.embedder,
+            eval_traces=self._eval_trace_ids,
         )
         self.feedback = FeedbackLog(store, actor=self.actor, trace=self.traces.get)
         self.alerts = AlertEngine(
@@ -282,6 +286,10 @@ class Workspace:
         """`run`, with the checked answer text released as it is generated (`Streamed`:
         the trace id and release at once, then text deltas and the Answer)."""
         return self.requests.stream(self.resolve_target(target), variables, parent=parent)
+
+    def _eval_trace_ids(self, run_id: str) -> list[str]:
+        """The traces an evaluation run's items left (a drift check's reference)."""
+        return [r.trace_id for r in self.evals.report(run_id).results if r.trace_id]
 
     def _serving_release(self, deployment: str) -> str | None:
         """`NAME@VERSION (id)` of what a deployment serves now, None if it serves nothing."""

@@ -10,8 +10,12 @@ import pytest
 
 from steerwise import Workspace
 from steerwise.core.errors import BadInputError
+from steerwise.core.evals import DatasetItem
 from steerwise.monitor.drift import DriftSettings, population_stability_index
+from steerwise.releases import PinRequest, release_id
 from tests.cli.runner import steerwise
+from tests.conftest import simple_prompt, write_prompt
+from tests.models.fault_server import FaultServer, ok
 from tests.monitor.builders import NOW, make_trace
 
 REFERENCE = (NOW - timedelta(hours=3), NOW - timedelta(hours=2))
@@ -189,3 +193,33 @@ def test_the_cli_exits_1_on_drift_and_0_without(tmp_path: Path) -> None:
     assert same.code == 0 and "drifted: none" in same.out
     bad = steerwise("drift", "check", "bot", "--reference", "2026-13-01/2026-12-02", cwd=root)
     assert bad.code == 2 and "is not ISO 8601" in bad.err
+
+
+def test_an_eval_run_can_be_the_reference(tmp_path: Path) -> None:
+    """What the release was evaluated on, against what production asks it now."""
+    with FaultServer(default=ok("Refunds take five working days.")) as upstream:
+        root = tmp_path / "ws"
+        Workspace.init(root).close()
+        config = root / "steerwise.toml"
+        model = (
+            f'[models.scripted]\nprovider = "openai"\nmodel = "m"\nbase_url = "{upstream.base_url}"'
+        )
+        config.write_text(config.read_text() + "\n" + model + "\n")
+        with Workspace.open(root) as ws:
+            ws.prompts.push([write_prompt(root / "prompts", "p", simple_prompt("p"))])
+            made = ws.releases.create("bot", PinRequest("p@1", model="scripted"))
+            ws.releases.deploy("bot", release_id(made), "production")
+            items = [
+                DatasetItem(id=f"q{n}", variables={"question": f"{REFUNDS[n % 6]} ({n})"})
+                for n in range(36)
+            ]
+            ws.datasets.import_items("qa", items, source="test")
+            run = ws.evals.run("bot@production", "qa", ["contains:value=Refunds"]).run
+            for n in range(36):
+                ws.run("bot@production", {"question": f"{INSURANCE[(n // 2) % 6]} ({n})"})
+            report = ws.drift.check("bot@production", reference=f"eval:{run.id}", current="1h")
+    found = {f.feature: f for f in report.features}
+    assert report.reference == (f"eval:{run.id}", "")
+    assert found["input_embedding"].reference_n == 36 and found["input_embedding"].current_n >= 36
+    assert found["input_embedding"].verdict == "drift"
+    assert found["output_embedding"].verdict == "no drift"  # the same scripted answer

@@ -180,7 +180,8 @@ def drift() -> None:
     "--reference",
     required=True,
     metavar="SPAN",
-    help="START/END (ISO 8601), or a duration (7d) that ends where the current window starts.",
+    help="START/END (ISO 8601), a duration (7d) that ends where the current window starts,"
+    " or eval:RUN_ID (the traces of an evaluation run).",
 )
 @click.option(
     "--current",

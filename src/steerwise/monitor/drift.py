@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -35,8 +35,6 @@ from steerwise.monitor.metrics import iso, parse_span
 from steerwise.store import Store
 from steerwise.store.monitor import Scope
 
-TextSource = Callable[[str, str, str, int], list[tuple[str, str]]]
-"""(target, since, until, limit) to the (input, output) texts of the newest requests."""
 EMBEDDING_FEATURES = ("input_embedding", "output_embedding")
 NUMERIC_FEATURES = ("input_chars", "output_chars", "latency_ms", "confidence", "grounding")
 CATEGORICAL_FEATURES = ("outcome", "rail_fired")
@@ -44,8 +42,28 @@ PSI_BINS = 10
 PSI_FLOOR = 1e-4
 
 
+@dataclass(frozen=True)
+class TraceSet:
+    """Traces named by id (an evaluation run's), compared as one window would be."""
+
+    label: str
+    ids: tuple[str, ...]
+
+
+Traffic = tuple[datetime, datetime] | TraceSet
+"""What a side of a check covers: a time window of a deployment, or a set of traces."""
+
+
+class TraceTexts(Protocol):
+    """Where the texts of requests come from (`traces.TraceLog`)."""
+
+    def texts(self, target: str, since: str, until: str, limit: int) -> list[tuple[str, str]]: ...
+
+    def texts_of(self, trace_ids: Sequence[str]) -> list[tuple[str, str]]: ...
+
+
 class DriftCheck:
-    """Compares two windows of a deployment's trace facts (module docstring)."""
+    """Compares two windows of a deployment's traffic (module docstring)."""
 
     def __init__(
         self,
@@ -53,24 +71,21 @@ class DriftCheck:
         settings: DriftSettings | None = None,
         *,
         flush: Callable[[], object] = lambda: None,
-        texts: TextSource | None = None,
+        texts: TraceTexts | None = None,
         embedder: Callable[[], Embedder] | None = None,
+        eval_traces: Callable[[str], list[str]] | None = None,
     ) -> None:
         self._store = store
         self._settings = settings or DriftSettings()
         self._flush = flush  # writes the traces still queued, so that a check sees them
         self._texts = texts
         self._embedder = embedder
+        self._eval_traces = eval_traces  # an eval run's id to the ids of its items' traces
 
-    def run(
-        self,
-        target: str,
-        *,
-        reference: tuple[datetime, datetime],
-        current: tuple[datetime, datetime],
-    ) -> DriftReport:
-        for name, (start, end) in (("reference", reference), ("current", current)):
-            if start >= end:
+    def run(self, target: str, *, reference: Traffic, current: Traffic) -> DriftReport:
+        """Every feature of `current` against `reference` (windows or trace sets)."""
+        for name, side in (("reference", reference), ("current", current)):
+            if isinstance(side, tuple) and side[0] >= side[1]:
                 raise BadInputError(f"the {name} window ends before it starts")
         self._flush()
         before = self._sample(target, reference)
@@ -81,21 +96,63 @@ class DriftCheck:
             categorical_drift(n, before[n], after[n], settings) for n in CATEGORICAL_FEATURES
         ]
         if self._texts is not None and self._embedder is not None:
-            windows = (reference, current)
-            features += self._embedding_features(target, windows, self._texts, self._embedder)
-        return DriftReport(target, _iso_pair(reference), _iso_pair(current), features)
+            pairs = (
+                self._pairs(self._texts, target, reference),
+                self._pairs(self._texts, target, current),
+            )
+            features += self._embedding_features(pairs, self._embedder)
+        return DriftReport(target, _described(reference), _described(current), features)
+
+    def check(self, target: str, *, reference: str, current: str = "1h") -> DriftReport:
+        """`run` with windows written as `START/END` (ISO 8601) or a duration: the current
+        window ends now (or at its END); a reference duration ends where the current starts;
+        `eval:RUN_ID` takes an evaluation run's traces as the reference."""
+        current_span = parse_span(current, ending=datetime.now(UTC))
+        if reference.startswith("eval:"):
+            return self.run(target, reference=self._eval_set(reference), current=current_span)
+        reference_span = parse_span(reference, ending=current_span[0])
+        return self.run(target, reference=reference_span, current=current_span)
+
+    def _eval_set(self, reference: str) -> TraceSet:
+        if self._eval_traces is None:
+            raise BadInputError("this drift check cannot read evaluation runs")
+        ids = self._eval_traces(reference.removeprefix("eval:"))
+        return TraceSet(reference, tuple(ids))
+
+    def _sample(self, target: str, side: Traffic) -> dict[str, list[Any]]:
+        """Each feature's values on one side (at most the newest `max_rows` of a window)."""
+        with self._store.read() as tx:
+            if isinstance(side, TraceSet):
+                rows = tx.monitor.feature_rows_of(side.ids, NUMERIC_FEATURES)
+                fired = set(tx.monitor.fired_among(side.ids))
+            else:
+                scope = Scope(target, *_iso_pair(side))
+                rows = tx.monitor.feature_rows(scope, NUMERIC_FEATURES, self._settings.max_rows)
+                fired = set(tx.monitor.fired_trace_ids(scope))
+        columns: dict[str, list[Any]] = {name: [] for name in NUMERIC_FEATURES}
+        for row in rows:
+            for name, value in zip(NUMERIC_FEATURES, row[2:], strict=True):
+                if value is not None:
+                    columns[name].append(float(value))
+        columns["outcome"] = [str(row[1]) for row in rows]
+        columns["rail_fired"] = ["yes" if row[0] in fired else "no" for row in rows]
+        return columns
+
+    def _pairs(self, texts: TraceTexts, target: str, side: Traffic) -> list[tuple[str, str]]:
+        """(input, output) of at most `max_texts` requests on one side."""
+        limit = self._settings.max_texts
+        if isinstance(side, TraceSet):
+            return texts.texts_of(side.ids[:limit])
+        return texts.texts(target, *_iso_pair(side), limit)
 
     def _embedding_features(
         self,
-        target: str,
-        windows: tuple[tuple[datetime, datetime], tuple[datetime, datetime]],
-        texts: TextSource,
+        pairs: tuple[list[tuple[str, str]], list[tuple[str, str]]],
         embedder_of: Callable[[], Embedder],
     ) -> list[FeatureDrift]:
         """Inputs and outputs compared in embedding space (`monitor.embedding_drift`)."""
         settings = self._settings
-        before = texts(target, *_iso_pair(windows[0]), settings.max_texts)
-        after = texts(target, *_iso_pair(windows[1]), settings.max_texts)
+        before, after = pairs
         if min(len(before), len(after)) < settings.min_samples:
             return [
                 _insufficient(name, "embedding", len(before), len(after), settings)
@@ -103,8 +160,8 @@ class DriftCheck:
             ]
         embedder = embedder_of()
         vectors = {
-            side: [embedder.embed([pair[column] for pair in pairs]) for column in (0, 1)]
-            for side, pairs in (("before", before), ("after", after))
+            side: [embedder.embed([pair[column] for pair in rows]) for column in (0, 1)]
+            for side, rows in (("before", before), ("after", after))
         }
         found = [
             domain_classifier_drift(
@@ -114,29 +171,6 @@ class DriftCheck:
         ]
         found.append(topic_shift(vectors["before"][0], vectors["after"][0], settings))
         return found
-
-    def check(self, target: str, *, reference: str, current: str = "1h") -> DriftReport:
-        """`run` with windows written as `START/END` (ISO 8601) or a duration: the current
-        window ends now (or at its END); a reference duration ends where the current starts."""
-        current_span = parse_span(current, ending=datetime.now(UTC))
-        reference_span = parse_span(reference, ending=current_span[0])
-        return self.run(target, reference=reference_span, current=current_span)
-
-    def _sample(self, target: str, window: tuple[datetime, datetime]) -> dict[str, list[Any]]:
-        """Each feature's values in a window (the newest `max_rows` requests)."""
-        since, until = _iso_pair(window)
-        scope = Scope(target, since, until)
-        with self._store.read() as tx:
-            rows = tx.monitor.feature_rows(scope, NUMERIC_FEATURES, self._settings.max_rows)
-            fired = set(tx.monitor.fired_trace_ids(scope))
-        columns: dict[str, list[Any]] = {name: [] for name in NUMERIC_FEATURES}
-        for row in rows:
-            for name, value in zip(NUMERIC_FEATURES, row[2:], strict=True):
-                if value is not None:
-                    columns[name].append(float(value))
-        columns["outcome"] = [str(row[1]) for row in rows]
-        columns["rail_fired"] = ["yes" if row[0] in fired else "no" for row in rows]
-        return columns
 
 
 def numeric_drift(
@@ -265,3 +299,8 @@ def _insufficient(
 
 def _iso_pair(window: tuple[datetime, datetime]) -> tuple[str, str]:
     return iso(window[0]), iso(window[1])
+
+
+def _described(side: Traffic) -> tuple[str, str]:
+    """A side as the report shows it: its window's bounds, or the trace set's name."""
+    return (side.label, "") if isinstance(side, TraceSet) else _iso_pair(side)

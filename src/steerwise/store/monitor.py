@@ -13,7 +13,7 @@ from typing import Any
 
 from steerwise.core.traces import TRACE_STEPS
 from steerwise.store.json_rows import JsonRows
-from steerwise.store.session import Row, Session, insert_many
+from steerwise.store.session import Row, Session, insert_many, select_among
 
 FACT_COLUMNS = (
     "trace_id",
@@ -164,6 +164,20 @@ class MonitorRecords:
             f" WHERE {scope.where} ORDER BY created_at DESC LIMIT :limit",
             {**scope.params, "limit": limit},
         )
+
+    def feature_rows_of(self, trace_ids: Sequence[str], columns: Sequence[str]) -> list[Row]:
+        """(trace id, outcome, *columns) of the given traces (those that have facts)."""
+        unknown = set(columns) - set(FACT_COLUMNS)
+        if unknown:
+            raise ValueError(f"trace facts have no column {sorted(unknown)[0]!r}")
+        select = f"trace_id, outcome, {', '.join(columns)}"
+        return select_among(self._session, select, "trace_facts", "trace_id", trace_ids)
+
+    def fired_among(self, trace_ids: Sequence[str]) -> list[str]:
+        """Which of the given traces had some rail fire or fail."""
+        session = self._session
+        rows = select_among(session, "DISTINCT trace_id", "trace_rail_facts", "trace_id", trace_ids)
+        return [str(row[0]) for row in rows]
 
     def fired_trace_ids(self, scope: Scope) -> list[str]:
         """Ids of the traces in the window on which some rail fired or failed."""

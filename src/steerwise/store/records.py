@@ -20,7 +20,7 @@ from steerwise.store.knowledge import (
 )
 from steerwise.store.monitor import IncidentRecords, MonitorRecords
 from steerwise.store.promotions import PromotionRecords
-from steerwise.store.session import Row, Session, insert_many
+from steerwise.store.session import Row, Session, insert_many, select_among
 
 
 def _dump(value: Any) -> str:
@@ -479,6 +479,11 @@ class TraceRecords:
             {"width": len(trace_id), "prefix": trace_id},
         )
         return str(rows[0][0]) if len(rows) == 1 else None
+
+    def many(self, trace_ids: Sequence[str]) -> list[str]:
+        """The JSON of the traces with these exact ids (by the primary key)."""
+        rows = select_among(self._session, "trace_json", "traces", "id", trace_ids)
+        return [str(row[0]) for row in rows]
 
     def items(
         self, *, target: str | None, since: str | None, limit: int, until: str | None = None

@@ -92,3 +92,18 @@ def insert_many(
             f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join(groups)} {suffix}",
             params,
         )
+
+
+IDS_PER_STATEMENT = 500
+
+
+def select_among(
+    session: Session, select: str, table: str, column: str, values: Sequence[Any]
+) -> list[Row]:
+    """`SELECT select FROM table WHERE column IN values`, 500 values a statement."""
+    found: list[Row] = []
+    for start in range(0, len(values), IDS_PER_STATEMENT):
+        names = {f"v_{n}": v for n, v in enumerate(values[start : start + IDS_PER_STATEMENT])}
+        marks = ", ".join(f":{name}" for name in names)
+        found += session.all(f"SELECT {select} FROM {table} WHERE {column} IN ({marks})", names)
+    return found

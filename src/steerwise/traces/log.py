@@ -122,6 +122,13 @@ class TraceLog(BatchWriter[Trace]):
         found = self.items(target=target, since=since, until=until, limit=limit)
         return [(_input_text(trace), trace.output) for trace in found]
 
+    def texts_of(self, trace_ids: Sequence[str]) -> list[tuple[str, str]]:
+        """(input, output) of the given stored traces, in their order (missing ones left out)."""
+        self.flush()
+        with self._store.read() as tx:
+            found = {t.id: t for t in map(trace_from_json, tx.traces.many(list(trace_ids)))}
+        return [(_input_text(found[i]), found[i].output) for i in trace_ids if i in found]
+
     def get(self, trace_id: str) -> Trace:
         """One trace by id or unique prefix."""
         self.flush()
