@@ -47,7 +47,9 @@ from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
 from steerwise.pipeline.request import Answer, RequestRunner, Streamed, Target
 from steerwise.prompts import PromptRegistry
 from steerwise.releases import PinResolvers, ReleaseRegistry, release_id
+from steerwise.releases.canaries import Canaries
 from steerwise.releases.promotions import Promotions
+from steerwise.releases.registry import Release
 from steerwise.retrieval import (
     ChunkerSettings,
     KnowledgeIndex,
@@ -200,6 +202,13 @@ class Workspace:
             gates=settings.promotion.gates,
             actor=self.actor,
         )
+        self.canaries = Canaries(
+            store,
+            releases=self.releases,
+            actor=self.actor,
+            gated=lambda name, label: self.promotions.gate_of(name, label) is not None,
+            cache_ttl_s=settings.prompts.label_cache_ttl_s,
+        )
         self.guarded = GuardedRunner(self.runner, overlap=settings.guardrails.overlap)
         self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))
         self.monitor = Monitor(store, flush=self.traces.flush)
@@ -302,7 +311,11 @@ class Workspace:
     def resolve_target(self, target: str) -> Target:
         """What `target` names, as a release to serve (a prompt becomes a release of itself)."""
         prompt_ref = target.removeprefix("prompt:")
-        found = None if prompt_ref != target else self.releases.target(target)
+        canary = self.canaries.pick(target) if prompt_ref == target else None
+        if canary is not None:
+            found: Release | None = self.releases.find(canary)
+        else:
+            found = None if prompt_ref != target else self.releases.target(target)
         if found is not None:
             return Target(target, found.ref, release_id(found), found.spec)
         version = self.prompts.get(prompt_ref)

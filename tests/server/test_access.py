@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 
 import openai
 import pytest
@@ -166,3 +167,19 @@ def test_a_gated_label_needs_its_gate_and_an_approver_who_did_not_ask(gateway: G
     assert denied and denied[-1].actor.endswith("(viewer)")
     approved = [e for e in events if e.action == "promotion.approve"]
     assert approved[-1].actor.endswith("(admin)")
+
+
+def test_a_canary_splits_the_gateway_s_requests_until_aborted(gateway: Gateway) -> None:
+    path = "/api/deployments/bot/production/canary"
+    body = {"release": gateway.releases[1], "percent": 50}
+    assert gateway.call("PUT", path, "viewer", body)[0] == 403
+    status, started = gateway.call("PUT", path, "approver", body)
+    assert status == 200 and started["deployment"] == "bot@production"
+    time.sleep(1.2)  # the server's canary cache (label_cache_ttl_s) picks it up
+    served = {gateway.ask("viewer")["release"] for _ in range(24)}
+    assert served == {"bot@1", "bot@2"}
+    status, listed = gateway.call("GET", "/api/canaries", "viewer")
+    assert status == 200 and [c["percent"] for c in listed] == [50.0]
+    assert gateway.call("DELETE", path, "approver")[0] == 200
+    time.sleep(1.2)
+    assert {gateway.ask("viewer")["release"] for _ in range(8)} == {"bot@1"}

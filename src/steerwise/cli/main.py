@@ -21,7 +21,7 @@ from steerwise.cli.knowledge import index, search_command, sources
 from steerwise.cli.models import models, run
 from steerwise.cli.monitor import drift, incidents, monitor
 from steerwise.cli.prompt import prompt
-from steerwise.cli.releases import deploy, promotions, release, rollback
+from steerwise.cli.releases import canary, deploy, promotions, release, rollback
 from steerwise.cli.review import review
 from steerwise.cli.serve import serve
 from steerwise.cli.traces import traces
@@ -64,6 +64,7 @@ for command in (
     deploy,
     rollback,
     promotions,
+    canary,
     traces,
     monitor,
     drift,

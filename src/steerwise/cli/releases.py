@@ -1,5 +1,5 @@
-"""`steerwise release ...`, `steerwise deploy`, `steerwise rollback` and
-`steerwise promotions ...`."""
+"""`steerwise release ...`, `steerwise deploy`, `steerwise rollback`, `steerwise canary ...`
+and `steerwise promotions ...`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from steerwise.cli.versioned import add_versioned_commands, print_label_moves
 from steerwise.core.promotions import Promotion
 from steerwise.core.versioning import LabelMove
 from steerwise.releases import PinRequest, release_dict, release_id
+from steerwise.releases.canaries import Canary
 
 
 @click.group()
@@ -139,6 +140,73 @@ def deploy(state: CliState, name: str, release_ref: str, label: str, as_json: bo
     _print_promotion(promotion, as_json)
     if promotion.status == "rejected":
         sys.exit(1)
+
+
+@click.group()
+def canary() -> None:
+    """Send a share of a deployment's requests to another release; promote or abort it."""
+
+
+@canary.command(name="start")
+@click.argument("name")
+@click.argument("release_ref", metavar="RELEASE_ID")
+@click.option("--label", default="production", show_default=True, help="Deployment label.")
+@click.option(
+    "--percent", required=True, type=float, help="Share of the label's requests (0 to 100)."
+)
+@json_option
+@pass_state
+def start_canary(
+    state: CliState, name: str, release_ref: str, *, label: str, percent: float, as_json: bool
+) -> None:
+    """Serve RELEASE_ID to PERCENT of NAME@LABEL's requests (audited)."""
+    found = state.workspace().canaries.start(name, release_ref, label, percent=percent)
+    _print_canary(found, as_json, "started")
+
+
+@canary.command(name="list")
+@json_option
+@pass_state
+def list_canaries(state: CliState, as_json: bool) -> None:
+    """Every running canary split."""
+    found = state.workspace().canaries.items()
+    if as_json:
+        emit_json([item.to_dict() for item in found])
+        return
+    emit_table(
+        ["DEPLOYMENT", "CANARY", "PERCENT", "STARTED", "BY"],
+        [
+            (c.deployment, c.release_id, f"{c.percent:g}", c.started_at[:19], c.started_by)
+            for c in found
+        ],
+    )
+
+
+@canary.command(name="promote")
+@click.argument("name")
+@click.option("--label", default="production", show_default=True, help="Deployment label.")
+@json_option
+@pass_state
+def promote_canary(state: CliState, name: str, label: str, as_json: bool) -> None:
+    """Serve the canary's release to every request (a deploy) and end the split."""
+    _print_canary(state.workspace().canaries.promote(name, label), as_json, "promoted")
+
+
+@canary.command(name="abort")
+@click.argument("name")
+@click.option("--label", default="production", show_default=True, help="Deployment label.")
+@json_option
+@pass_state
+def abort_canary(state: CliState, name: str, label: str, as_json: bool) -> None:
+    """End the split: the label's release serves every request again."""
+    _print_canary(state.workspace().canaries.abort(name, label), as_json, "aborted")
+
+
+def _print_canary(found: Canary, as_json: bool, verb: str) -> None:
+    if as_json:
+        emit_json({**found.to_dict(), "action": verb})
+        return
+    click.echo(f"canary {verb}: {found.deployment} -> {found.release_id} ({found.percent:g}%)")
 
 
 @click.group()

@@ -51,6 +51,13 @@ class LabelTarget(_Body):
     version: int = Field(ge=1)
 
 
+class CanarySplit(_Body):
+    """`PUT /api/deployments/{name}/{label}/canary`: the release and its share of requests."""
+
+    release: str = Field(min_length=1)
+    percent: float = Field(gt=0.0, lt=100.0)
+
+
 class Reason(_Body):
     """`POST /api/promotions/{id}/reject`: why."""
 
@@ -77,6 +84,7 @@ def api_router(workspace: Workspace, permit: Permit) -> APIRouter:
     _prompt_routes(router, workspace, permit)
     _release_routes(router, workspace, permit)
     _promotion_routes(router, workspace, permit)
+    _canary_routes(router, workspace, permit)
     _trace_routes(router, workspace, permit)
     _key_routes(router, workspace, permit)
     return router
@@ -137,6 +145,27 @@ def _release_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> 
     @router.post("/deployments/{name}/{label}/rollback", dependencies=[Depends(permit("deploy"))])
     def rollback(name: str, label: str) -> Any:
         return to_plain(releases.rollback(name, label))
+
+
+def _canary_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> None:
+    canaries = workspace.canaries
+    route = "/deployments/{name}/{label}/canary"
+
+    @router.get("/canaries", dependencies=[Depends(permit("read"))])
+    def list_canaries() -> Any:
+        return [found.to_dict() for found in canaries.items()]
+
+    @router.put(route, dependencies=[Depends(permit("deploy"))])
+    def start_canary(name: str, label: str, body: CanarySplit) -> Any:
+        return canaries.start(name, body.release, label, percent=body.percent).to_dict()
+
+    @router.post(f"{route}/promote", dependencies=[Depends(permit("deploy"))])
+    def promote_canary(name: str, label: str) -> Any:
+        return canaries.promote(name, label).to_dict()
+
+    @router.delete(route, dependencies=[Depends(permit("deploy"))])
+    def abort_canary(name: str, label: str) -> Any:
+        return canaries.abort(name, label).to_dict()
 
 
 def _promotion_routes(router: APIRouter, workspace: Workspace, permit: Permit) -> None:

@@ -473,6 +473,21 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX promotions_by_status ON promotions (status, requested_at)",
         ),
     ),
+    Migration(
+        19,
+        "canaries",
+        (
+            """CREATE TABLE canaries (
+                name TEXT NOT NULL,
+                label TEXT NOT NULL,
+                release_id TEXT NOT NULL,
+                percent DOUBLE PRECISION NOT NULL,
+                started_at TEXT NOT NULL,
+                started_by TEXT NOT NULL,
+                PRIMARY KEY (name, label)
+            )""",
+        ),
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

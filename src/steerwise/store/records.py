@@ -9,6 +9,7 @@ from typing import Any
 
 from steerwise.core.access import ApiKey
 from steerwise.core.audit import AuditEvent
+from steerwise.store.canaries import CanaryRecords
 from steerwise.store.evals import EvalRecords
 from steerwise.store.feedback import FeedbackRecords
 from steerwise.store.finetune import FinetuneJobRecords
@@ -589,6 +590,7 @@ class Transaction:
         self.incidents = IncidentRecords(session)
         self.feedback = FeedbackRecords(session)
         self.promotions = PromotionRecords(session)
+        self.canaries = CanaryRecords(session)
 
     def versions(self, kind: str) -> VersionRecords:
         """The version records of a kind of spec (`prompt`, `policy`)."""
