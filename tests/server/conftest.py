@@ -4,6 +4,7 @@ requests), with an API key per role: what the access and streaming tests start f
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import time
 import urllib.error
@@ -15,6 +16,7 @@ from typing import Any
 
 import openai
 import pytest
+from playwright.sync_api import Browser, sync_playwright
 
 from steerwise import Workspace
 from steerwise.core.errors import NotFoundError
@@ -133,3 +135,13 @@ def stored_trace(root: Path, trace_id: str, *, within_s: float = 10.0) -> Trace:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    executable = shutil.which("chromium")
+    assert executable, "the web pages are tested in Chromium: make browser installs it"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        yield launched
+        launched.close()

@@ -3,11 +3,7 @@ keyboard in a real Chromium (Playwright with the Debian package's browser)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-
-import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from steerwise import Workspace
 from steerwise.store.records import ReviewRow
@@ -57,16 +53,6 @@ def test_the_review_routes_check_each_role(gateway: Gateway) -> None:
     )
     status, stats = gateway.call("GET", "/api/review/stats?queue=rest", "viewer")
     assert status == 200 and stats["verdicts"] == {"reject": 1}
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = shutil.which("chromium")
-    assert executable, "the review page is tested in Chromium: make browser installs it"
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        yield launched
-        launched.close()
 
 
 def _open(browser: Browser, gateway: Gateway, role: str, queue: str) -> Page:

@@ -43,6 +43,7 @@ from steerwise.core.traces import TraceParent
 from steerwise.pipeline.request import Answer
 from steerwise.server.api import api_router
 from steerwise.server.auth import Authenticate, permit
+from steerwise.server.console import console_router
 from steerwise.server.metrics import Metrics
 from steerwise.server.openai_format import (
     ChatRequest,
@@ -67,6 +68,7 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
 
     app.include_router(api_router(workspace, allowed))
     app.include_router(review_router(workspace, allowed))
+    app.include_router(console_router(workspace, allowed))
 
     @app.get("/metrics", response_class=PlainTextResponse, dependencies=[Depends(allowed("read"))])
     def prometheus() -> str:

@@ -23,9 +23,9 @@ from steerwise.core.errors import AuthenticationError
 from steerwise.server.metrics import Metrics
 from steerwise.server.openai_format import error_body
 
-OPEN_PATHS = frozenset({"/healthz", "/review"})
-"""Paths that need no key: the health check, and the reviewer's page (static: it holds no
-data and asks for a key itself)."""
+OPEN_PATHS = frozenset({"/healthz", "/review", "/console"})
+"""Paths that need no key: the health check, the reviewer's page and the console (static:
+they hold no data and ask for a key themselves)."""
 
 
 class Authenticate:

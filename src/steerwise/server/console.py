@@ -1,0 +1,47 @@
+"""The web console: one static page (`GET /console`) and the read routes it needs beyond the
+rest of the API: incidents and the audit log with its verification.
+
+The page holds no data, so it needs no key to load; it asks for an API key and works through
+`/api/...` with it, so each role sees and does exactly what its key allows (a viewer's
+approve button answers 403, as the API would). No build step: plain HTML and a small script.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from importlib.resources import files
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
+
+from steerwise.server.api import Permit
+from steerwise.workspace import Workspace
+
+CONSOLE_PAGE = "/console"
+
+
+def console_router(workspace: Workspace, permit: Permit) -> APIRouter:
+    """The console page, incidents and the audit log, each route behind its permission."""
+    router = APIRouter()
+    page_html = files("steerwise.server").joinpath("static/console.html").read_text("utf-8")
+
+    @router.get(CONSOLE_PAGE, response_class=HTMLResponse, include_in_schema=False)
+    def page() -> str:
+        return page_html
+
+    @router.get("/api/incidents", dependencies=[Depends(permit("read"))])
+    def list_incidents(
+        status: str | None = None, limit: int = Query(default=50, ge=1, le=1000)
+    ) -> Any:
+        return [i.to_dict() for i in workspace.alerts.incidents(status=status, limit=limit)]
+
+    @router.get("/api/audit", dependencies=[Depends(permit("read"))])
+    def audit_events(limit: int = Query(default=50, ge=1, le=1000)) -> Any:
+        return [asdict(event) for event in workspace.audit.events(limit=limit)]
+
+    @router.get("/api/audit/verify", dependencies=[Depends(permit("read"))])
+    def audit_verify() -> Any:
+        return asdict(workspace.audit.verify())
+
+    return router
