@@ -7,6 +7,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page
 
+from steerwise import Workspace
+from tests.conftest import simple_prompt, write_prompt
 from tests.server.conftest import Gateway
 
 
@@ -79,3 +81,54 @@ def test_a_promotion_is_decided_by_role_and_the_audit_log_shows_it(
     assert "promotion.approve" in (admin.text_content("#audit-rows") or "")
     _screenshot(admin, tmp_path, "audit")
     admin.close()
+
+
+def test_prompt_versions_diff_and_release_differences(
+    gateway: Gateway, browser: Browser, tmp_path: Path
+) -> None:
+    folder = tmp_path / "prompts"
+    with Workspace.open(gateway.root) as ws:
+        ws.prompts.push([write_prompt(folder, "console-p", simple_prompt("console-p"))])
+        changed = simple_prompt("console-p", system="You help, briefly and kindly.")
+        ws.prompts.push([write_prompt(folder, "console-p", changed)])
+    page = _login(browser, gateway, "viewer", "prompts")
+    page.wait_for_selector("#prompt-name option[value=console-p]", state="attached")
+    page.select_option("#prompt-name", "console-p")
+    page.wait_for_function("document.getElementById('prompt-versions').children.length === 2")
+    page.wait_for_selector("#prompt-diff .added")
+    assert "briefly and kindly" in (page.text_content("#prompt-diff .added") or "")
+    assert "You help." in (page.text_content("#prompt-diff .removed") or "")
+    _screenshot(page, tmp_path, "prompts")
+    page.click("#tabs button[data-tab=releases]")
+    page.wait_for_selector("#release-rows tr")
+    page.fill("#release-old", "bot@1")
+    page.fill("#release-new", "bot@2")
+    page.click("#release-compare")
+    page.wait_for_selector("#release-diff tr")
+    assert "max_tokens" in (page.text_content("#release-diff") or "")
+    _screenshot(page, tmp_path, "releases")
+    page.close()
+
+
+def test_evaluation_runs_and_a_drift_check(
+    gateway: Gateway, browser: Browser, tmp_path: Path
+) -> None:
+    with Workspace.open(gateway.root) as ws:
+        run = ws.evals.run("bot@production", "qa", ["exact_match"]).run
+    page = _login(browser, gateway, "viewer", "evals")
+    page.wait_for_selector(f"#eval-rows a:text('{run.id[:12]}')")
+    page.click(f"#eval-rows a:text('{run.id[:12]}')")
+    page.wait_for_selector("#eval-summary-table:not([hidden])")
+    summary = page.text_content("#eval-summary") or ""
+    assert "exact_match" in summary and "1.000" in summary  # the scripted answer is the reference
+    _screenshot(page, tmp_path, "evals")
+    page.click("#tabs button[data-tab=drift]")
+    page.wait_for_selector("#drift-deployment option[value='bot@production']", state="attached")
+    page.select_option("#drift-deployment", "bot@production")
+    page.fill("#drift-reference", f"eval:{run.id}")
+    page.click("#drift-check")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('drifted:')")
+    assert page.locator("#drift-rows tr").count() == 10
+    assert "input_embedding" in (page.text_content("#drift-rows") or "")
+    _screenshot(page, tmp_path, "drift")
+    page.close()
