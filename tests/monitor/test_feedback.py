@@ -1,4 +1,4 @@
-"""User feedback on answers: stored scrubbed and audited, counted in the metrics."""
+"""User feedback on answers and review outcomes: stored, audited, counted in the metrics."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from steerwise import Workspace
+from steerwise.core.clock import utc_now
 from steerwise.core.errors import BadInputError, NotFoundError
+from steerwise.store.records import ReviewRow
 from tests.cli.runner import steerwise
 from tests.monitor.builders import make_trace
 
@@ -60,3 +62,26 @@ def test_the_cli_rates_an_answer(tmp_path: Path) -> None:
     assert bad.code == 2 and "outside 0 to 1" in bad.err
     neither = steerwise("traces", "feedback", "trace-00007", cwd=root)
     assert neither.code == 2 and "--up, --down or --score" in neither.err
+
+
+def test_review_outcomes_about_a_deployment_are_counted(workspace: Workspace) -> None:
+    at = utc_now()
+    rows = [
+        ReviewRow(at, "review.trace", subject, "sampled", {"output": "Ten days."}, "sampled")
+        for subject in ("bot@production", "bot@production", "bot@staging", "other@production")
+    ]
+    workspace.reviews.enqueue(rows)
+    first, second, *_ = sorted(item.id for item in workspace.reviews.items(queue="sampled"))
+    workspace.reviews.submit(first, "approve")
+    workspace.reviews.submit(second, "reject")
+    found = workspace.monitor.metrics("bot@production", window="15m")
+    assert found.review_items == {"done": 2} and found.review_verdicts == {
+        "approve": 1,
+        "reject": 1,
+    }
+    by_name = workspace.monitor.metrics("bot", window="15m")
+    assert by_name.review_items == {"done": 2, "open": 1}  # bot@staging's item too
+    assert (
+        workspace.monitor.metrics("bot@production", window="15m", until="2026-01-01").review_items
+        == {}
+    )

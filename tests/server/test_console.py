@@ -57,6 +57,15 @@ def test_the_trace_explorer_draws_a_request_s_inference_graph(
     assert "input_tokens=" in tree
     assert (page.text_content("#trace-title") or "").startswith(f"trace {asked}")
     _screenshot(page, tmp_path, "trace")
+    page.fill("#trace-deployment", "bot@production")
+    page.select_option("#trace-outcome", "block")
+    page.click("#trace-filter button")
+    page.wait_for_function("document.getElementById('status').textContent === '0 traces matching'")
+    page.select_option("#trace-outcome", "allow")
+    page.fill("#trace-text", "five working days")
+    page.click("#trace-filter button")
+    page.wait_for_function("document.getElementById('status').textContent.endsWith('matching')")
+    assert page.locator("#trace-rows tr").count() >= 1
     page.close()
 
 
@@ -115,12 +124,19 @@ def test_evaluation_runs_and_a_drift_check(
 ) -> None:
     with Workspace.open(gateway.root) as ws:
         run = ws.evals.run("bot@production", "qa", ["exact_match"]).run
+        again = ws.evals.run("bot@production", "qa", ["exact_match"], reuse=False).run
     page = _login(browser, gateway, "viewer", "evals")
     page.wait_for_selector(f"#eval-rows a:text('{run.id[:12]}')")
     page.click(f"#eval-rows a:text('{run.id[:12]}')")
     page.wait_for_selector("#eval-summary-table:not([hidden])")
     summary = page.text_content("#eval-summary") or ""
     assert "exact_match" in summary and "1.000" in summary  # the scripted answer is the reference
+    page.fill("#eval-baseline", run.id)
+    page.fill("#eval-candidate", again.id)
+    page.click("#eval-compare")
+    page.wait_for_selector("#eval-comparison-table:not([hidden])")
+    compared = page.text_content("#eval-comparison") or ""
+    assert compared.startswith("exact_match") and "+0.000" in compared  # the same answers
     _screenshot(page, tmp_path, "evals")
     page.click("#tabs button[data-tab=drift]")
     page.wait_for_selector("#drift-deployment option[value='bot@production']", state="attached")

@@ -134,6 +134,10 @@ class DeploymentMetrics:
     feedback_count: int = 0
     feedback_mean: float | None = None
     feedback_negative_share: float = 0.0
+    review_items: dict[str, int] = field(default_factory=dict)
+    """Review items about the deployment queued in the window, by status (open, done)."""
+    review_verdicts: dict[str, int] = field(default_factory=dict)
+    """Their verdicts by kind (approve, reject, correct)."""
     rails: list[RailRate] = field(default_factory=list)
     series: list[Period] = field(default_factory=list)
 
@@ -160,12 +164,16 @@ class Monitor:
         with self._store.read() as tx:
             sums = window_sums(tx.monitor, target, start, end)
             rated, score, negative = tx.feedback.totals(scope.where, scope.params)
+            items = tx.monitor.review_items(scope)
+            verdicts = tx.monitor.review_verdicts(scope)
         found = _assemble(scope, sums)
         return replace(
             found,
             feedback_count=int(rated),
             feedback_mean=_mean(score, rated),
             feedback_negative_share=_share(int(negative), int(rated)),
+            review_items={str(k): int(n) for k, n in sorted(items)},
+            review_verdicts={str(k): int(n) for k, n in sorted(verdicts)},
         )
 
     def examples(

@@ -74,6 +74,10 @@ def _evaluation_routes(router: APIRouter, workspace: Workspace, permit: Permit) 
     def eval_runs(limit: int = Query(default=50, ge=1, le=1000)) -> Any:
         return to_plain(workspace.evals.runs(limit=limit))
 
+    @router.get("/api/eval-compare", dependencies=[Depends(permit("read"))])
+    def eval_compare(baseline: str, candidate: str) -> Any:
+        return workspace.evals.compare(baseline, candidate).to_dict()
+
     @router.get("/api/evals/{run_id}", dependencies=[Depends(permit("read"))])
     def eval_report(run_id: str) -> Any:
         return workspace.evals.report(run_id).to_dict()

@@ -165,6 +165,22 @@ class MonitorRecords:
             {**scope.params, "limit": limit},
         )
 
+    def review_items(self, scope: Scope) -> list[Row]:
+        """(status, count) of the review items about the deployment (their subject) queued in
+        the window."""
+        return self._session.all(
+            f"SELECT status, count(*) FROM review_items i WHERE {_REVIEWED} GROUP BY status",
+            _review_params(scope),
+        )
+
+    def review_verdicts(self, scope: Scope) -> list[Row]:
+        """(verdict, count) given on those items."""
+        return self._session.all(
+            "SELECT v.verdict, count(*) FROM review_verdicts v"
+            f" JOIN review_items i ON i.id = v.item_id WHERE {_REVIEWED} GROUP BY v.verdict",
+            _review_params(scope),
+        )
+
     def feature_rows_of(self, trace_ids: Sequence[str], columns: Sequence[str]) -> list[Row]:
         """(trace id, outcome, *columns) of the given traces (those that have facts)."""
         unknown = set(columns) - set(FACT_COLUMNS)
@@ -198,6 +214,10 @@ class MonitorRecords:
 
 
 _REFUSED = "('block', 'fallback')"
+_REVIEWED = (
+    "(i.subject = :target OR substr(i.subject, 1, :prefix_width) = :prefix)"
+    " AND i.created_at >= :since AND i.created_at < :until"
+)
 _GROUPABLE = frozenset({"outcome", "latency_bucket", "confidence_bin", "grounding_bin", "release"})
 _CONDITIONS = {
     "error": "error = 1",
@@ -259,3 +279,9 @@ class IncidentRecords(JsonRows):
             {"rule": rule},
         )
         return None if row is None else str(row[0])
+
+
+def _review_params(scope: Scope) -> dict[str, Any]:
+    """The scope's parameters, and a release name's `NAME@` prefix for review subjects."""
+    target = scope.params["target"]
+    return {**scope.params, "prefix": f"{target}@", "prefix_width": len(target) + 1}
