@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from steerwise.core.alerts import AlertRule, Webhook
+from steerwise.core.drift import DriftSettings
 from steerwise.core.errors import BadInputError
 from steerwise.core.models import DEFAULT_MODEL, ModelConfig
 from steerwise.core.promotions import PromotionGate
@@ -136,6 +137,7 @@ class Settings(BaseModel):
     guardrails: GuardrailsSection = Field(default_factory=GuardrailsSection)
     alerts: AlertsSection = Field(default_factory=AlertsSection)
     promotion: PromotionSection = Field(default_factory=PromotionSection)
+    drift: DriftSettings = Field(default_factory=DriftSettings)
 
 
 def load_settings(path: Path) -> Settings:

@@ -214,6 +214,7 @@ class Workspace:
         self.monitor = Monitor(store, flush=self.traces.flush)
         self.drift = DriftCheck(
             store,
+            settings.drift,
             flush=self.traces.flush,
             texts=self.traces,
             embedder=self.models.embedder,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from steerwise import Workspace
 from steerwise.core.errors import BadInputError
@@ -164,7 +165,7 @@ def test_bad_windows_and_settings_are_refused(sqlite_workspace: Workspace) -> No
         sqlite_workspace.drift.run("bot", reference=(REFERENCE[1], REFERENCE[0]), current=CURRENT)
     with pytest.raises(BadInputError, match="is not a duration"):
         sqlite_workspace.drift.check("bot", reference="last week")
-    with pytest.raises(BadInputError, match="p_value"):
+    with pytest.raises(ValidationError, match="p_value"):
         DriftSettings(p_value=1.5)
 
 
@@ -223,3 +224,21 @@ def test_an_eval_run_can_be_the_reference(tmp_path: Path) -> None:
     assert found["input_embedding"].reference_n == 36 and found["input_embedding"].current_n >= 36
     assert found["input_embedding"].verdict == "drift"
     assert found["output_embedding"].verdict == "no drift"  # the same scripted answer
+
+
+def test_thresholds_come_from_the_drift_section(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    Workspace.init(root).close()
+    config = root / "steerwise.toml"
+    original = config.read_text()
+    config.write_text(original + "\n[drift]\nmin_samples = 5\np_value = 0.01\n")
+    with Workspace.open(root) as ws:
+        rng = np.random.default_rng(9)
+        record_window(ws, 0, 10, window=REFERENCE, rng=rng)
+        record_window(ws, 100, 10, window=CURRENT, rng=rng)
+        report = ws.drift.run("bot@production", reference=REFERENCE, current=CURRENT)
+    chars = next(f for f in report.features if f.feature == "input_chars")
+    assert chars.verdict != "insufficient data" and chars.threshold == 0.01
+    config.write_text(original + "\n[drift]\np_value = 2\n")
+    with pytest.raises(BadInputError, match=r"drift\.p_value"):
+        Workspace.open(root)

@@ -104,9 +104,12 @@ def test_prompt_versions_diff_and_release_differences(
     page.wait_for_selector("#prompt-name option[value=console-p]", state="attached")
     page.select_option("#prompt-name", "console-p")
     page.wait_for_function("document.getElementById('prompt-versions').children.length === 2")
-    page.wait_for_selector("#prompt-diff .added")
-    assert "briefly and kindly" in (page.text_content("#prompt-diff .added") or "")
-    assert "You help." in (page.text_content("#prompt-diff .removed") or "")
+    page.wait_for_selector("#prompt-diff td.added")
+    changed = page.locator("#prompt-diff tr", has=page.locator("td.added"))
+    assert changed.count() == 1  # side by side: the old line beside the new one
+    assert "content: You help." in (changed.locator("td.removed").text_content() or "")
+    assert "briefly and kindly" in (changed.locator("td.added").text_content() or "")
+    assert page.text_content("#prompt-diff-new") == "console-p@2"
     _screenshot(page, tmp_path, "prompts")
     page.click("#tabs button[data-tab=releases]")
     page.wait_for_selector("#release-rows tr")
