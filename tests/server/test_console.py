@@ -54,7 +54,7 @@ def test_the_trace_explorer_draws_a_request_s_inference_graph(
     page.wait_for_selector("#trace-detail:not([hidden])")
     tree = page.text_content("#trace-tree") or ""
     assert tree.startswith("request") and "generate" in tree and "model_call" in tree
-    assert "input_tokens=" in tree
+    assert "input_tokens=" in tree and 'attempts=[{"model":"scripted"' in tree
     assert (page.text_content("#trace-title") or "").startswith(f"trace {asked}")
     _screenshot(page, tmp_path, "trace")
     page.fill("#trace-deployment", "bot@production")
