@@ -25,7 +25,6 @@ from steerwise.audit import AuditLog
 from steerwise.core.alerts import QUANTILE_NAMES, AlertRule, Incident
 from steerwise.core.audit import AuditEntry
 from steerwise.core.clock import utc_now
-from steerwise.core.errors import NotFoundError
 from steerwise.monitor.metrics import DeploymentMetrics, Monitor
 from steerwise.monitor.webhooks import WebhookNotifier
 from steerwise.store import Store
@@ -101,12 +100,8 @@ class AlertEngine:
     def get(self, incident_id: str) -> Incident:
         """One incident by id or unique prefix."""
         with self._store.read() as tx:
-            found = tx.incidents.get(incident_id)
-        if len(found) != 1:
-            raise NotFoundError(
-                f"no single incident has id {incident_id!r}", hint="see: steerwise incidents list"
-            )
-        return _incident(found[0])
+            hint = "see: steerwise incidents list"
+            return _incident(tx.incidents.one(incident_id, noun="incident", hint=hint))
 
     def _open_incident(self, rule: str) -> Incident | None:
         with self._store.read() as tx:

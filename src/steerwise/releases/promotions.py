@@ -125,13 +125,8 @@ class Promotions:
     def get(self, promotion_id: str) -> Promotion:
         """One request by id or unique prefix."""
         with self._store.read() as tx:
-            found = tx.promotions.get(promotion_id)
-        if len(found) != 1:
-            raise NotFoundError(
-                f"no single promotion has id {promotion_id!r}",
-                hint="see: steerwise promotions list",
-            )
-        return _promotion(found[0])
+            hint = "see: steerwise promotions list"
+            return _promotion(tx.promotions.one(promotion_id, noun="promotion", hint=hint))
 
     def _serving(self, deployment: str) -> Release | None:
         try:

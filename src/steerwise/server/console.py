@@ -10,7 +10,6 @@ approve button answers 403, as the API would). No build step: plain HTML and a s
 from __future__ import annotations
 
 from dataclasses import asdict
-from importlib.resources import files
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -18,6 +17,7 @@ from fastapi.responses import HTMLResponse
 
 from steerwise.core.jsonable import to_plain
 from steerwise.server.api import Permit
+from steerwise.server.pages import static_page
 from steerwise.workspace import Workspace
 
 CONSOLE_PAGE = "/console"
@@ -26,7 +26,7 @@ CONSOLE_PAGE = "/console"
 def console_router(workspace: Workspace, permit: Permit) -> APIRouter:
     """The console page, incidents and the audit log, each route behind its permission."""
     router = APIRouter()
-    page_html = files("steerwise.server").joinpath("static/console.html").read_text("utf-8")
+    page_html = static_page("console.html")
 
     @router.get(CONSOLE_PAGE, response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:

@@ -8,7 +8,6 @@ it: `a` approve, `r` reject, `c` correct (type the answer, Ctrl+Enter sends), `?
 
 from __future__ import annotations
 
-from importlib.resources import files
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -17,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from steerwise.core.jsonable import to_plain
 from steerwise.server.api import Permit
+from steerwise.server.pages import static_page
 from steerwise.workspace import Workspace
 
 REVIEW_PAGE = "/review"
@@ -37,7 +37,7 @@ def review_router(workspace: Workspace, permit: Permit) -> APIRouter:
     """The review routes and page, each API route behind its action's permission."""
     router = APIRouter()
     reviews = workspace.reviews
-    page_html = files("steerwise.server").joinpath("static/review.html").read_text("utf-8")
+    page_html = static_page("review.html")
 
     @router.get(REVIEW_PAGE, response_class=HTMLResponse, include_in_schema=False)
     def page() -> str:

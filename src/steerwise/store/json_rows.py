@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from steerwise.core.errors import NotFoundError
 from steerwise.store.session import Session
 
 
@@ -45,13 +46,16 @@ class JsonRows:
             self._params(record),
         )
 
-    def get(self, prefix: str) -> list[str]:
-        """The JSON of the records whose id starts with `prefix` (at most two)."""
+    def one(self, prefix: str, *, noun: str, hint: str) -> str:
+        """The JSON of the one record whose id starts with `prefix`; NotFoundError (with
+        `hint`) when none or several do."""
         rows = self._session.all(
             f"SELECT {self._body} FROM {self._table} WHERE substr(id, 1, :width) = :prefix LIMIT 2",
             {"width": len(prefix), "prefix": prefix},
         )
-        return [str(row[0]) for row in rows]
+        if len(rows) != 1:
+            raise NotFoundError(f"no single {noun} has id {prefix!r}", hint=hint)
+        return str(rows[0][0])
 
     def items(self, *, status: str | None, limit: int) -> list[str]:
         """Records' JSON, newest first, of one status or all."""
