@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit bench clean browser
+.PHONY: demo test lint typecheck unit bench clean browser reliability wrk offline
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,22 @@ unit: $(STAMP) browser
 	HF_HUB_OFFLINE=1 $(BIN)/pytest -q
 
 test: lint typecheck unit
+
+# The load test drives the gateway with wrk (the Debian package).
+wrk:
+	@command -v wrk >/dev/null || apt-get install -y --no-install-recommends wrk
+
+# The proofs of docs/reliability.md: crash tests, hostile input, the access matrix (30 min at
+# most on 2 cores); the figures of the run go to bench/results/reliability.json.
+reliability: $(STAMP) browser wrk
+	rm -f bench/results/reliability.json
+	HF_HUB_OFFLINE=1 STEERWISE_RELIABILITY_RESULTS=bench/results/reliability.json \
+		$(BIN)/pytest -q -m "reliability or not reliability" tests/reliability
+
+# `make test` and `make demo` with no network but loopback (a network namespace with its own
+# PostgreSQL): nothing at run time reaches out. Needs root; about 25 minutes.
+offline: $(STAMP) browser
+	tests/reliability/offline.sh $(MAKE) test demo
 
 # Peers live in their own ignored venvs under bench/; they are never steerwise dependencies.
 bench/.venv-mlflow/bin/python:

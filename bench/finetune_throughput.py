@@ -52,6 +52,7 @@ SETTINGS: dict[str, Any] = {
     "lora_alpha": 16,
     "max_length": 640,
     "seed": 0,
+    "precision": "float32",  # the plain loop's: the same arithmetic on both sides
 }
 
 

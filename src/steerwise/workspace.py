@@ -210,7 +210,9 @@ class Workspace:
             cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
         self.guarded = GuardedRunner(self.runner, overlap=settings.guardrails.overlap)
-        self.traces = TraceLog(store, sinks=configured_sinks(settings.tracing))
+        self.traces = TraceLog(
+            store, sinks=configured_sinks(settings.tracing), journal=root / STATE_DIR / "journal"
+        )
         self.monitor = Monitor(store, flush=self.traces.flush)
         self.drift = DriftCheck(
             store,

@@ -28,7 +28,14 @@ BASE = "local:smollm2-135m"
 MARK = "ZORBLAX"
 ADAPTER = "adapter_model.safetensors"
 GREEDY = ChatParams(temperature=0, max_tokens=12)
-FAST = {"batch_size": 4, "learning_rate": 2e-3, "lora_r": 8, "max_length": 96, "seed": 1}
+FAST = {
+    "batch_size": 4,
+    "learning_rate": 2e-3,
+    "lora_r": 8,
+    "max_length": 96,
+    "seed": 1,
+    "precision": "float32",  # the GGUF comparison wants the same adapter on every CPU
+}
 
 
 def _format_items() -> list[DatasetItem]:
@@ -148,6 +155,19 @@ def test_an_interrupted_job_resumes_to_the_same_adapter(ws: Workspace, tmp_path:
     assert all((weights[0][key] == weights[1][key]).all() for key in weights[0])
     with pytest.raises(BadInputError, match="succeeded"):
         ws.finetune.resume(stopped.id)
+
+
+def test_bfloat16_training_learns_and_is_recorded(ws: Workspace) -> None:
+    from steerwise.finetune.training import resolved_precision
+    from steerwise.models.torch_runtime import native_bfloat16
+
+    config = TrainingConfig(max_steps=3, **{**FAST, "precision": "bfloat16"})
+    job = ws.finetune.run(JobRequest(BASE, "format", "half", config))
+    losses = [e.loss for e in job.log if e.loss is not None]
+    metrics = ws.model_versions.get(str(job.model)).spec.metrics
+    assert metrics["precision"] == "bfloat16" and losses[-1] < losses[0]
+    assert resolved_precision("auto") == ("bfloat16" if native_bfloat16() else "float32")
+    assert resolved_precision("float32") == "float32"
 
 
 def test_a_failed_job_registers_nothing(ws: Workspace) -> None:

@@ -6,6 +6,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -16,7 +17,7 @@ from typing import Any
 class Behaviour:
     """What the server does with one request."""
 
-    kind: str  # "ok", "status", "slow", "drop"
+    kind: str  # "ok", "status", "slow", "drop", "broken"
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
@@ -42,12 +43,25 @@ def drop() -> Behaviour:
     return Behaviour("drop")
 
 
+def broken(text: str = "fine") -> Behaviour:
+    """A 200 whose body stops half-way: a JSON answer cut short, or a stream that ends
+    after its first chunk without `[DONE]`."""
+    return Behaviour("broken", text=text)
+
+
 class FaultServer:
     """Serves `/v1/chat/completions`; each request takes the next scheduled behaviour."""
 
-    def __init__(self, *schedule: Behaviour, default: Behaviour | None = None) -> None:
+    def __init__(
+        self,
+        *schedule: Behaviour,
+        default: Behaviour | None = None,
+        chooser: Callable[[], Behaviour] | None = None,
+    ) -> None:
         self.schedule: deque[Behaviour] = deque(schedule)
         self.default = default or ok()
+        self.chooser = chooser
+        self.served: list[str] = []  # the kind of each behaviour, in order
         self.requests: list[dict[str, Any]] = []
         self.times: list[float] = []
         server = self
@@ -60,12 +74,18 @@ class FaultServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
                 server.times.append(time.monotonic())
-                behaviour = server.schedule.popleft() if server.schedule else server.default
+                behaviour = server.next_behaviour()
+                server.served.append(behaviour.kind)
                 server.act(self, behaviour, body)
 
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+
+    def next_behaviour(self) -> Behaviour:
+        if self.schedule:
+            return self.schedule.popleft()
+        return self.chooser() if self.chooser else self.default
 
     @property
     def base_url(self) -> str:
@@ -81,6 +101,9 @@ class FaultServer:
             return
         if behaviour.kind == "slow":
             time.sleep(behaviour.seconds)
+        if behaviour.kind == "broken":
+            self._broken(handler, body, behaviour.text)
+            return
         if behaviour.kind == "status":
             payload = json.dumps({"error": {"message": f"scheduled {behaviour.status}"}}).encode()
             handler.send_response(behaviour.status)
@@ -150,6 +173,23 @@ class FaultServer:
         for item in (end, usage):
             handler.wfile.write(f"data: {json.dumps(item)}\n\n".encode())
         handler.wfile.write(b"data: [DONE]\n\n")
+
+    @staticmethod
+    def _broken(handler: BaseHTTPRequestHandler, body: dict[str, Any], text: str) -> None:
+        handler.close_connection = True
+        handler.send_response(200)
+        if body.get("stream"):
+            handler.send_header("Content-Type", "text/event-stream")
+            handler.end_headers()
+            chunk = {"choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+            handler.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        else:
+            handler.send_header("Content-Type", "application/json")
+            handler.send_header("Content-Length", "400")
+            handler.end_headers()
+            handler.wfile.write(b'{"id": "chatcmpl-1", "object": "chat.completion", "choi')
+        handler.wfile.flush()
+        handler.connection.shutdown(2)
 
     def __enter__(self) -> FaultServer:
         self._thread.start()

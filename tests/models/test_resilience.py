@@ -11,7 +11,7 @@ import pytest
 from steerwise.core.models import ChatParams, ModelConfig, ModelError, ModelInputError
 from steerwise.models import ModelRegistry
 from steerwise.models.resilience import RetryPolicy
-from tests.models.fault_server import FaultServer, drop, ok, slow, status
+from tests.models.fault_server import FaultServer, broken, drop, ok, slow, status
 
 HELLO = [{"role": "user", "content": "hello"}]
 
@@ -146,3 +146,23 @@ def test_missing_sdk_names_the_extra(
     with pytest.raises(ModelInputError, match=f"needs the {module} SDK") as caught:
         ModelRegistry({}, root=tmp_path).resolve(ref)
     assert caught.value.hint == f"install the extra: pip install 'steerwise[{extra}]'"
+
+
+def test_a_stream_cut_short_is_resumed_where_it_broke(tmp_path: Path) -> None:
+    with FaultServer(broken("one"), ok("one two three")) as server:
+        events = list(registry(tmp_path, server).stream("a", HELLO))
+    *deltas, final = events
+    texts = [d.text for d in deltas]  # type: ignore[union-attr]
+    assert "".join(texts) == final.text == "one two three "  # type: ignore[union-attr]
+    assert texts[0] == "one"  # passed on before the break, and not again after it
+    assert outcomes(final.attempts) == [("a", "retry", None), ("a", "ok", None)]  # type: ignore[union-attr]
+    assert "the stream ended before [DONE]" in str(final.attempts[0].error)  # type: ignore[union-attr]
+
+
+def test_a_retried_stream_that_says_something_else_fails(tmp_path: Path) -> None:
+    with FaultServer(broken("one"), ok("uno dos tres")) as server:
+        stream = registry(tmp_path, server).stream("a", HELLO)
+        assert next(stream).text == "one"  # type: ignore[union-attr]
+        with pytest.raises(ModelError, match="differs from the words already sent"):
+            list(stream)
+    assert len(server.requests) == 2  # no third try: it would not say "one" either

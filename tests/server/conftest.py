@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -24,10 +23,8 @@ from steerwise.core.evals import DatasetItem
 from steerwise.core.traces import Trace
 from steerwise.demo import pack_path
 from steerwise.releases import PinRequest, release_id
-from tests.cli.runner import EXECUTABLE
 from tests.models.fault_server import FaultServer, ok
-from tests.models.llama_server import free_port
-from tests.server.test_gateway import _wait_until_healthy
+from tests.serving import served
 
 ANSWER = "Refunds take five working days."
 PAUSE_S = 0.15  # between streamed words
@@ -71,30 +68,23 @@ class Gateway:
 def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     root = tmp_path_factory.mktemp("gateway") / "ws"
     with FaultServer(default=ok(ANSWER, pause_s=PAUSE_S)) as upstream:
-        releases = _workspace(root, upstream.base_url)
+        releases = scripted_workspace(root, upstream.base_url)
         with Workspace.open(root, actor="setup") as ws:
             keys = {
                 role: ws.keys.create(_ROLES_OF.get(role, role), name=role)[1] for role in _ROLES
             }
-        port = free_port()
-        command = [str(EXECUTABLE), "serve", "--port", str(port)]
-        process = subprocess.Popen(
-            command, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
-        url = f"http://127.0.0.1:{port}"
-        try:
-            _wait_until_healthy(process, url)
-            yield Gateway(url, root, keys, releases, upstream)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
+        with served(root) as running:
+            yield Gateway(running.url, root, keys, releases, upstream)
 
 
 _ROLES = ("viewer", "editor", "approver", "admin", "spare")
 
 
-def _workspace(root: Path, upstream: str) -> tuple[str, str]:
-    Workspace.init(root).close()
+def scripted_workspace(
+    root: Path, upstream: str, *, database_url: str | None = None
+) -> tuple[str, str]:
+    """A workspace whose `bot` releases answer through the scripted upstream."""
+    Workspace.init(root, database_url=database_url).close()
     config = root / "steerwise.toml"
     scripted = f'\n[models.scripted]\nprovider = "openai"\nmodel = "m"\nbase_url = "{upstream}"\n'
     sluggish = scripted.replace("scripted", "sluggish") + "timeout_s = 0.5\nmax_retries = 0\n"

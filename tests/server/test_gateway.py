@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import json
 import sqlite3
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -17,12 +16,10 @@ import pytest
 
 from steerwise import Workspace
 from steerwise.releases import PinRequest
-from tests.cli.runner import EXECUTABLE
-from tests.models.llama_server import free_port
+from tests.serving import served
 from tests.shop import build_shop
 
 QUESTION = "How long does a refund take after I return a bike?"
-STARTUP_S = 60.0
 
 
 @pytest.fixture(scope="module")
@@ -38,30 +35,8 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def base_url(shop: Path) -> Iterator[str]:
-    port = free_port()
-    command = [str(EXECUTABLE), "serve", "--port", str(port)]
-    process = subprocess.Popen(command, cwd=shop, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_until_healthy(process, url)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-
-
-def _wait_until_healthy(process: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"steerwise serve exited: {process.stderr.read()!r}")  # type: ignore[union-attr]
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
-                if json.loads(response.read()) == {"status": "ok"}:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError("steerwise serve did not become healthy")
+    with served(shop) as gateway:
+        yield gateway.url
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,8 @@ from steerwise.store import Store
 from steerwise.store.session import Row
 
 MAX_NAME_CHARS = 100
+ANONYMOUS = "anonymous"
+"""Who the audit log names for a request without a valid key."""
 
 
 def secret_hash(secret: str) -> str:
@@ -124,6 +126,13 @@ class KeyRing:
             f"role {key.role!r} may not {action} ({target})",
             hint="see the role table in docs/access.md",
         )
+
+    def record_unauthenticated(self, target: str, reason: str) -> None:
+        """Audit an attempt without a valid key (as `anonymous`): the gateway calls it for
+        attempts to change state; refused reads are only counted in `/metrics`."""
+        with self._store.write() as tx:
+            entry = AuditEntry("access.denied", target, None, {"reason": reason})
+            AuditLog.record(tx, ANONYMOUS, entry)
 
     def _active_keys(self) -> dict[str, ApiKey]:
         with self._lock:

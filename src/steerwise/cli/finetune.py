@@ -161,6 +161,13 @@ def export_set(state: CliState, ref: str, form: str, out: str) -> None:
 @click.option(
     "--top-layers", type=click.IntRange(1), help="LoRA on the last N layers only (faster)."
 )
+@click.option(
+    "--precision",
+    default="auto",
+    show_default=True,
+    type=click.Choice(["auto", "float32", "bfloat16"]),
+    help="bfloat16 autocast where the CPU has it (auto), or force one.",
+)
 @click.option("--seed", default=0, show_default=True)
 @click.option(
     "--eval-every", type=click.IntRange(1), help="Validate every N steps (default: epoch)."

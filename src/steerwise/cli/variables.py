@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from steerwise.core.errors import BadInputError
+from steerwise.core.json_input import parse_json
 
 
 def collect_variables(
@@ -33,7 +34,7 @@ def split_pairs(pairs: tuple[str, ...], option: str) -> dict[str, str]:
 
 def _read_vars_file(path: str) -> dict[str, Any]:
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = parse_json(Path(path).read_text(encoding="utf-8"))
     except OSError as error:
         raise BadInputError(f"--vars-file {path}: cannot read: {error}") from None
     except json.JSONDecodeError as error:
@@ -49,7 +50,7 @@ def _typed(key: str, raw: str, schema: dict[str, Any]) -> Any:
     if declared == "string" or (isinstance(declared, list) and "string" in declared):
         return raw
     try:
-        return json.loads(raw)
+        return parse_json(raw)
     except json.JSONDecodeError:
         raise BadInputError(
             f"--var {key}={raw!r}: the schema wants {declared}, which must be written as JSON"

@@ -112,6 +112,10 @@ class TrainingConfig(BaseModel):
     """LoRA on the last N transformer layers only (None: every layer). The backward pass
     then stops below them, so a step costs less; lower layers keep the base's weights."""
     max_length: int = Field(default=512, ge=16, le=8192)
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    """The forward and backward passes' arithmetic: `bfloat16` autocast (the weights and the
+    adapter stay float32), `float32`, or `auto`: bfloat16 where the CPU multiplies it natively
+    (AVX512-BF16 or AMX), float32 elsewhere. The version's metrics record which ran."""
     seed: int = 0
     eval_every: int | None = Field(default=None, ge=1)
     """Validation loss every N steps (default: once per epoch)."""

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from steerwise.core.actors import Actor
 from steerwise.core.errors import BadInputError
 from steerwise.core.evals import DatasetItem, DatasetSpec
+from steerwise.core.json_input import parse_json
 from steerwise.core.traces import Trace
 from steerwise.core.versioning import PushResult, SpecVersion
 from steerwise.store import Store
@@ -177,7 +178,7 @@ def _jsonl_rows(path: str, text: str) -> Iterator[tuple[int, Any]]:
         if not line.strip():
             continue
         try:
-            yield number, json.loads(line)
+            yield number, parse_json(line)
         except json.JSONDecodeError as error:
             raise FileProblem(path, number, f"not valid JSON: {error.msg}") from None
 

@@ -34,6 +34,7 @@ from pydantic import ValidationError
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.evals import DatasetItem, DatasetSpec
+from steerwise.core.yaml_input import YamlProblem, parse_bounded
 from steerwise.versioning.files import describe_error
 
 _REFERENCE_SCORERS = {"equals": "exact_match", "contains": "contains", "icontains": "contains"}
@@ -182,11 +183,12 @@ _SETTING_SPECS: dict[str, SettingSpec] = {
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data, _ = parse_bounded(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise BadInputError(f"{path}: cannot read it: {error.strerror}") from None
-    except yaml.YAMLError as error:
-        raise BadInputError(f"{path}: not valid YAML: {error}") from None
+    except YamlProblem as error:
+        where = f"{path}:{error.line}" if error.line else str(path)
+        raise BadInputError(f"{where}: not valid YAML: {error.message}") from None
     if not isinstance(data, dict):
         raise BadInputError(f"{path}: a promptfoo configuration is a mapping")
     return data

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.evals import ItemResult, Sample, Score, ScorerSummary
+from steerwise.core.json_input import parse_json
 from steerwise.evals.scorers import Scorer
 
 
@@ -34,7 +35,7 @@ def read_predictions(path: str | Path) -> dict[str, str]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = parse_json(line)
         except json.JSONDecodeError as error:
             raise BadInputError(f"{path}:{number}: not valid JSON: {error.msg}") from None
         if not isinstance(row, dict) or not isinstance(row.get("id"), str):

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from steerwise.core.errors import BadInputError
+from steerwise.core.json_input import parse_json
 from steerwise.evals.scorers import Scorer
 
 BuildScorer = Callable[[str, Mapping[str, Any] | None], Scorer]
@@ -65,6 +66,6 @@ def _split(text: str) -> list[str]:
 
 def _value(text: str) -> Any:
     try:
-        return json.loads(text)
+        return parse_json(text)
     except json.JSONDecodeError:
         return text

@@ -131,7 +131,7 @@ class FineTuning:
             tuner = HostedFineTuner(base, api_key=api_key(job.base, base))
             return self._hosted(job.id, request, found, tuner, progress, remote=job.remote_job)
         weights = base_weights(job.base, base, self._root)
-        return self._train(job.id, request, found, weights, progress=progress, earlier=job.log)
+        return self._train(job.id, request, found, weights, progress=progress)
 
     def job(self, job_id: str) -> FinetuneJob:
         """One job by id (or unique prefix)."""
@@ -215,7 +215,6 @@ class FineTuning:
         weights: Path,
         *,
         progress: Progress | None,
-        earlier: tuple[StepLog, ...] = (),
     ) -> FinetuneJob:
         from steerwise.models.transformers_provider import load_weights
 
@@ -226,8 +225,8 @@ class FineTuning:
             model, tokenizer = load_weights(weights)
             config = request.config
             trainer = LoraTrainer(model, tokenizer, config, work=work, progress=recorder)
-            resumed = trainer.resume()
-            recorder.keep([entry for entry in earlier if entry.step <= resumed])
+            trainer.resume()
+            recorder.keep(trainer.log)  # the checkpoint's log: the store's may lag behind it
             train = encode_all(tokenizer, found.spec.train, config.max_length)
             validation = encode_all(tokenizer, found.spec.validation, config.max_length)
             outcome = trainer.train(train, validation)

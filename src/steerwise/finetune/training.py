@@ -21,6 +21,7 @@ from typing import Any
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.finetune import ChatRow, FinetuneError, StepLog, TrainingConfig
+from steerwise.models.torch_runtime import native_bfloat16
 
 IGNORED = -100
 """The label torch's cross-entropy skips: prompt tokens and padding teach nothing."""
@@ -51,6 +52,7 @@ class TrainingOutcome:
     tokens: int
     seconds: float
     stopped_early: bool
+    precision: str
 
     def metrics(self) -> dict[str, Any]:
         """The figures a model version records."""
@@ -62,6 +64,7 @@ class TrainingOutcome:
             "seconds": round(self.seconds, 3),
             "tokens_per_s": round(self.tokens / self.seconds, 1) if self.seconds else None,
             "stopped_early": self.stopped_early,
+            "precision": self.precision,
         }
 
 
@@ -184,6 +187,12 @@ class LoraTrainer:
         self._pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._state = _State()
         self._total = 0
+        self.precision = resolved_precision(config.precision)
+
+    @property
+    def log(self) -> list[StepLog]:
+        """Every step and validation so far (after `resume`: those of the checkpoint)."""
+        return list(self._state.log)
 
     # -- checkpoints ---------------------------------------------------------------------
 
@@ -246,7 +255,8 @@ class LoraTrainer:
         started = time.perf_counter()
         self.model.train()
         batch = collate(self._torch, examples, self._pad)
-        loss = self.model(**batch).loss
+        with self._arithmetic():
+            loss = self.model(**batch).loss
         loss.backward()
         self._optimizer.step()
         self._optimizer.zero_grad(set_to_none=True)
@@ -279,9 +289,15 @@ class LoraTrainer:
             for start in range(0, len(examples), self.config.batch_size):
                 batch = collate(torch, examples[start : start + self.config.batch_size], self._pad)
                 tokens = int((batch["labels"][:, 1:] != IGNORED).sum())
-                total += float(self.model(**batch).loss) * tokens
+                with self._arithmetic():
+                    total += float(self.model(**batch).loss) * tokens
                 count += tokens
         return total / max(count, 1)
+
+    def _arithmetic(self) -> Any:
+        """bfloat16 autocast for the passes when the precision says so (else a no-op)."""
+        enabled = self.precision == "bfloat16"
+        return self._torch.autocast("cpu", dtype=self._torch.bfloat16, enabled=enabled)
 
     def _record(self, entry: StepLog) -> None:
         self._state.log.append(entry)
@@ -305,7 +321,15 @@ class LoraTrainer:
             tokens=state.tokens,
             seconds=state.seconds,
             stopped_early=stopped,
+            precision=self.precision,
         )
+
+
+def resolved_precision(precision: str) -> str:
+    """`auto` made concrete for this CPU (see `TrainingConfig.precision`)."""
+    if precision != "auto":
+        return precision
+    return "bfloat16" if native_bfloat16() else "float32"
 
 
 def latest_checkpoint(work: Path) -> Path | None:

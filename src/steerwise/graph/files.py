@@ -12,6 +12,7 @@ from typing import Any
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.graph import Fact, Provenance
+from steerwise.core.json_input import parse_json
 
 REQUIRED = ("subject", "predicate", "object")
 
@@ -37,7 +38,7 @@ def _json_lines(path: Path, text: str) -> list[tuple[int, dict[str, Any]]]:
         if not raw.strip():
             continue
         try:
-            value = json.loads(raw)
+            value = parse_json(raw)
         except json.JSONDecodeError as error:
             raise BadInputError(f"{path}:{line}: malformed JSON: {error.msg}") from None
         if not isinstance(value, dict):
@@ -80,4 +81,4 @@ def write_graph(path: Path, facts: Sequence[Fact]) -> None:
 def read_graph(path: Path) -> list[Fact]:
     """The facts of a graph version's artifact."""
     lines = path.read_text(encoding="utf-8").splitlines()
-    return [Fact.from_dict(json.loads(line)) for line in lines if line.strip()]
+    return [Fact.from_dict(parse_json(line)) for line in lines if line.strip()]

@@ -9,6 +9,7 @@ from typing import Any
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.guardrails import CheckContext, ContextDocument
+from steerwise.core.json_input import parse_json
 from steerwise.core.knowledge import SearchHit
 
 
@@ -36,7 +37,7 @@ def context_from_hits(hits: Sequence[SearchHit]) -> CheckContext:
 def load_context_file(path: str) -> CheckContext:
     """Passages from a JSON file: a list of {id, text, valid_until?, document?}."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = parse_json(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as error:
         raise BadInputError(f"{path}: cannot read the context file: {error}") from error
     except json.JSONDecodeError as error:

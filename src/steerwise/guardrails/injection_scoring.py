@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from steerwise.core.errors import BadInputError
+from steerwise.core.json_input import parse_json
 from steerwise.guardrails.normalise import normalise
 from steerwise.guardrails.segments import sentence_windows
 from steerwise.guardrails.vectors import CachingEmbedder
@@ -73,7 +74,7 @@ def read_exemplars(lines: Sequence[str], source: str) -> list[Exemplar]:
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            row = parse_json(line)
             label = int(row["label"])
             text = str(row["text"])
         except (ValueError, KeyError, TypeError) as error:
@@ -327,7 +328,7 @@ def save_classifier(weights: LogisticWeights, path: Path) -> None:
 def load_classifier(path: Path) -> LogisticWeights:
     """Weights written by `save_classifier`."""
     try:
-        body = json.loads(path.read_text(encoding="utf-8"))
+        body = parse_json(path.read_text(encoding="utf-8"))
         if body.get("kind") != CLASSIFIER_KIND:
             raise ValueError(f"kind is {body.get('kind')!r}, not {CLASSIFIER_KIND!r}")
         low, high = (int(size) for size in body["sizes"])

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+from steerwise.core.json_input import parse_json
 from steerwise.models.failures import connection_failure, status_failure, timeout_failure
 
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -49,21 +50,24 @@ class JsonPoster:
             raw = response.read()
             if response.will_close:
                 self._drop()
-        return json.loads(raw)
+        return parse_json(raw)
 
     def stream(self, path: str, body: Any, *, timeout_s: float) -> Iterator[Any]:
         """The JSON of each server-sent `data:` event of a POST, up to `[DONE]`; an `error`
         event, a broken stream or a timeout is a ModelCallError."""
-        finished = False
+        finished = done = False
         try:
             with self._failures(timeout_s):
                 response = self._open(path, body, timeout_s)
                 for line in response:
                     data = line[5:].strip() if line.startswith(b"data:") else b""
                     if data == b"[DONE]":
+                        done = True
                         break
                     if data:
                         yield _event(data, self._model_id)
+                if not done:  # the server closed the stream part-way through
+                    raise connection_failure(self._model_id, "the stream ended before [DONE]")
                 response.read()  # the rest of a chunked body, so the connection can be reused
                 finished = not response.will_close
         finally:
@@ -136,7 +140,7 @@ class JsonPoster:
 
 
 def _event(data: bytes, model_id: str) -> Any:
-    event = json.loads(data)
+    event = parse_json(data)
     if isinstance(event, dict) and event.get("error"):
         message = _error_message(data)
         raise connection_failure(model_id, f"the stream broke: {message}")
@@ -146,7 +150,7 @@ def _event(data: bytes, model_id: str) -> Any:
 def _error_message(raw: bytes) -> str:
     """The message of an OpenAI-style error body, else the body's start."""
     try:
-        body = json.loads(raw)
+        body = parse_json(raw)
     except ValueError:
         return raw[:200].decode("utf-8", "replace").strip() or "(no body)"
     inner = body.get("error", body) if isinstance(body, dict) else body

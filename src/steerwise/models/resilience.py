@@ -16,6 +16,7 @@ from steerwise.core.models import (
     ModelCallError,
     ModelError,
     ModelTimeoutError,
+    StreamDelta,
 )
 from steerwise.models.failures import TIMED_OUT
 from steerwise.models.interface import ChatModel, StreamEvent
@@ -67,22 +68,58 @@ def complete_with_fallback(
 def stream_with_fallback(
     chain: Sequence[ChainLink], messages: Sequence[Message], params: ChatParams, log: AttemptLog
 ) -> Iterator[StreamEvent]:
-    """Stream from the first model that answers; retries happen only before the first delta."""
+    """Stream from the first model that answers, retrying failures with backoff and then
+    the fallbacks, also when a stream breaks after some of its words were sent: the new
+    stream must then repeat them (a greedy model does) and only the rest is sent; a stream
+    that says something else fails (`resumed`)."""
+    sent: list[str] = []
     for link in chain:
         for number in range(1, link.policy.max_retries + 2):
             started = time.monotonic()
-            events = link.model.stream(messages, params)
             try:
-                first = next(events)
+                for event in resumed(
+                    link.model.stream(messages, params), sent, link.model.model_id
+                ):
+                    if isinstance(event, Completion):  # the last event: the try succeeded
+                        elapsed = time.monotonic() - started
+                        log.add(Attempt(link.model.model_id, number, "ok", elapsed))
+                    yield event
             except ModelCallError as error:
                 if not _after_failure(link, number, error, started, log):
                     break
                 continue
-            log.add(Attempt(link.model.model_id, number, "ok", time.monotonic() - started))
-            yield first
-            yield from events
             return
     raise _exhausted(chain, log)
+
+
+def resumed(events: Iterator[StreamEvent], sent: list[str], model: str) -> Iterator[StreamEvent]:
+    """`events` of a new try after `sent` (the deltas already passed on): its first words must
+    repeat them and are not passed on again; every delta passed on is added to `sent`."""
+    pending = "".join(sent)
+    for event in events:
+        if not isinstance(event, StreamDelta):
+            if pending:  # the new answer ended before repeating what was sent
+                raise _diverged(model)
+            yield event
+            continue
+        text = event.text
+        if pending:
+            overlap = min(len(text), len(pending))
+            if text[:overlap] != pending[:overlap]:
+                raise _diverged(model)
+            pending, text = pending[overlap:], text[overlap:]
+        if text:
+            sent.append(text)
+            yield event if text == event.text else StreamDelta(text)
+
+
+def _diverged(model: str) -> ModelCallError:
+    return ModelCallError(
+        model,
+        "the stream broke, and the retried answer differs from the words already sent",
+        retryable=False,
+        hint="streams resume only where the model answers the same way again (temperature 0)",
+    )
 
 
 def _along_chain(

@@ -10,6 +10,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from steerwise.core.json_input import parse_json
 from steerwise.core.models import Message
 
 
@@ -29,7 +30,7 @@ class Verdict:
 def check_answer(text: str, validator: Draft202012Validator) -> Verdict:
     """Parse `text` as JSON (tolerating a ```json fence) and validate it."""
     try:
-        parsed = json.loads(_unfenced(text))
+        parsed = parse_json(_unfenced(text))
     except json.JSONDecodeError as error:
         return Verdict(problem=f"the answer is not JSON ({error.msg} at character {error.pos})")
     mismatch = best_match(validator.iter_errors(parsed))

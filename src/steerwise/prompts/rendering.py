@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import Template, TemplateError, UndefinedError, meta
+from jinja2 import Template, UndefinedError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import safe_range
 from jsonschema import Draft202012Validator
@@ -71,9 +71,14 @@ class CompiledPrompt:
             raise TemplateSecurityError(
                 f"{self.version.ref}: the template sandbox refused: {error}"
             ) from None
+        except (RecursionError, MemoryError) as error:
+            raise TemplateSecurityError(
+                f"{self.version.ref}: the template sandbox refused: {type(error).__name__}"
+                " (a template that recurses or builds too much)"
+            ) from None
         except UndefinedError as error:
             raise BadInputError(f"{self.version.ref}: {error.message}") from None
-        except (TemplateError, ArithmeticError, ValueError, TypeError, LookupError) as error:
+        except Exception as error:  # the template's own code failed (a filter's assertion...)
             raise BadInputError(
                 f"{self.version.ref}: template failed: {type(error).__name__}: {error}"
             ) from None

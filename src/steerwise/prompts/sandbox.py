@@ -1,7 +1,8 @@
 """The sandboxed Jinja2 environment every prompt template renders in.
 
 Templates cannot reach Python internals (attributes starting with `_`, unsafe methods),
-files or the network, and cannot build huge values with `*` or `**`.
+files or the network, and cannot build huge values with `*`, `**`, `%`, string methods or
+size-taking filters (`steerwise.prompts.bounds`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,13 @@ from jinja2 import StrictUndefined, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment, safe_range
 
+from steerwise.prompts.bounds import (
+    bounded_filters,
+    check_method_call,
+    percent_size,
+    refuse_if_too_big,
+)
+
 MAX_REPEAT = 100_000
 MAX_EXPONENT = 64
 INCLUDE_FUNCTION = "include"
@@ -22,7 +30,7 @@ INCLUDE_FUNCTION = "include"
 class PromptSandbox(ImmutableSandboxedEnvironment):
     """Jinja2's immutable sandbox, strict about undefined names, with bounded arithmetic."""
 
-    intercepted_binops = frozenset({"*", "**"})
+    intercepted_binops = frozenset({"*", "**", "%"})
 
     def __init__(self) -> None:
         super().__init__(
@@ -36,8 +44,18 @@ class PromptSandbox(ImmutableSandboxedEnvironment):
         )
         self.globals.clear()
         self.globals["range"] = safe_range  # refuses ranges over MAX_RANGE items
+        self.filters.update(bounded_filters(self.filters))
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
+        """Call from template code, refusing string and list methods that would build too much."""
+        check_method_call(__obj, args, kwargs)
+        return super().call(__context, __obj, *args, **kwargs)
 
     def call_binop(self, context: Any, operator_name: str, left: Any, right: Any) -> Any:
+        if operator_name == "%":
+            if isinstance(left, str):
+                refuse_if_too_big("a % format", percent_size(left, right))
+            return operator.mod(left, right)
         if operator_name == "**":
             if isinstance(right, int) and abs(right) > MAX_EXPONENT:
                 raise SecurityError(f"exponent {right} is over the limit of {MAX_EXPONENT}")

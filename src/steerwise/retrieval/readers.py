@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import docx
-import yaml
 from bs4 import BeautifulSoup, Tag
 from bs4.element import NavigableString
 from docx.table import Table
@@ -26,6 +25,7 @@ from docx.text.paragraph import Paragraph
 from pypdf import PasswordType, PdfReader
 
 from steerwise.core.errors import BadInputError
+from steerwise.core.yaml_input import YamlProblem, parse_bounded
 
 Format = Literal["markdown", "text", "html", "pdf", "docx"]
 
@@ -214,10 +214,9 @@ def _read_markdown(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
 
 def _front_matter(path: Path, source: str) -> dict[str, str]:
     try:
-        loaded: Any = yaml.safe_load(source)
-    except yaml.YAMLError as error:
-        problem = getattr(error, "problem", None) or _detail(error)
-        raise SkipFile(path, f"malformed front matter: {problem}") from error
+        loaded, _ = parse_bounded(source)
+    except YamlProblem as error:
+        raise SkipFile(path, f"malformed front matter: {error.message}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):

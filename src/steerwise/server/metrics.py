@@ -67,6 +67,11 @@ class Metrics:
         with self._lock:
             self._add("steerwise_errors_total", status=str(status))
 
+    def count(self, name: str, **labels: str) -> None:
+        """Add one to the counter `name` with `labels`."""
+        with self._lock:
+            self._add(name, 1.0, **labels)
+
     def render(self) -> str:
         """Every series in the Prometheus text format."""
         lines = [

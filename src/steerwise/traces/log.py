@@ -1,20 +1,24 @@
 """TraceLog: traces stored off the request path (batched), read back, exported as JSONL.
 
-Each trace's numbers for metrics (`steerwise.monitor.facts`) are stored with it, in the same
-transaction. Inputs and outputs are scrubbed of personal data and secrets
-(`guardrails.scrub`) on the writer thread, before a trace is stored; the spans hold ids,
-versions, scores, counts and timings, never the text of retrieved chunks. After each batch is
-written, the same scrubbed traces go to the log's sinks (`TraceSink`, for example
-OpenTelemetry export), still on the writer thread; a sink that fails is logged and counted
-(`export_failed`), never raised.
+`record` scrubs a trace's input and output of personal data and secrets (`guardrails.scrub`),
+appends it to the process's journal (`steerwise.traces.journal`: one write, so that a killed
+process loses no trace) and queues it; a writer thread stores the queue in batches. Each
+trace's numbers for metrics (`steerwise.monitor.facts`) are stored with it, in the same
+transaction; the spans hold ids, versions, scores, counts and timings, never the text of
+retrieved chunks. After each batch is written, the same traces go to the log's sinks
+(`TraceSink`, for example OpenTelemetry export), still on the writer thread; a sink that fails
+is logged and counted (`export_failed`), never raised. Opening a log stores what the journals
+of killed processes hold (`recover`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from steerwise.core.errors import NotFoundError
 from steerwise.core.traces import Span, Trace
@@ -24,6 +28,7 @@ from steerwise.monitor.sums import store_facts
 from steerwise.store import Store
 from steerwise.store.batching import BatchWriter, yielding
 from steerwise.store.records import Transaction
+from steerwise.traces.journal import TraceJournal, claimed_orphans, journal_lines
 from steerwise.traces.sinks import TraceSink
 
 log = logging.getLogger(__name__)
@@ -64,22 +69,71 @@ def trace_from_json(body: str) -> Trace:
 class TraceLog(BatchWriter[Trace]):
     """Records traces in the store's `traces` table (and its sinks) and reads them back."""
 
-    def __init__(self, store: Store, *, sinks: Sequence[TraceSink] = ()) -> None:
+    def __init__(
+        self, store: Store, *, sinks: Sequence[TraceSink] = (), journal: Path | None = None
+    ) -> None:
         super().__init__(store, _write, name="steerwise-traces")
         self._sinks = tuple(sinks)
         self.export_failed = 0
+        self._journal_parent = journal
+        self._journal: TraceJournal | None = None
+        self._journal_lock = threading.Lock()
+        self.recovered = self.recover() if journal is not None else 0
 
     def record(self, trace: Trace) -> None:
-        """Queue `trace` for storage (scrubbed when written); returns at once."""
-        self.put(trace)
+        """Scrub `trace`, journal it and queue it for storage; returns without waiting for
+        the store."""
+        clean = scrubbed(trace)
+        if self._journal_parent is None:
+            self.put(clean)
+            return
+        line = json.dumps(clean.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        with self._journal_lock:  # journaled and queued together: see _rotate_when_idle
+            if self._journal is None:
+                self._journal = TraceJournal(self._journal_parent)
+            self._journal.append(line)
+            self.put(clean)
+
+    def recover(self) -> int:
+        """Store the traces that killed processes journaled but did not store (those stored
+        already are skipped); how many were stored. A failure is logged, and the journals
+        are left for the next try."""
+        if self._journal_parent is None:
+            return 0
+        try:
+            with claimed_orphans(self._journal_parent) as folders:
+                return sum(self._store_journal(folder) for folder in folders)
+        except Exception:
+            log.exception("steerwise-traces: could not recover journaled traces")
+            return 0
+
+    def _store_journal(self, folder: Path) -> int:
+        found: dict[str, Trace] = {}
+        for line in journal_lines(folder):
+            try:
+                trace = trace_from_json(line.decode())
+            except (ValueError, KeyError, TypeError):  # a line cut short by the kill
+                continue
+            found[trace.id] = trace
+        with self._store.write() as tx:
+            stored = {trace_from_json(body).id for body in tx.traces.many(list(found))}
+            missing = [trace for trace_id, trace in found.items() if trace_id not in stored]
+            if missing:
+                _write(tx, missing)
+        return len(missing)
 
     def add_sink(self, sink: TraceSink) -> None:
         """Hand every trace written from now on to `sink` as well; `close` closes it."""
         self._sinks = (*self._sinks, sink)
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Write what is queued, stop the thread, then close the sinks."""
+        """Write what is queued, stop the thread, close the journal (deleted when everything
+        was stored), then close the sinks."""
         super().close(timeout_s)
+        with self._journal_lock:
+            if self._journal is not None:
+                self._journal.close(everything_stored=self.failed == 0 and not self.backlog)
+                self._journal = None
         for sink in self._sinks:
             try:
                 sink.close()
@@ -87,20 +141,31 @@ class TraceLog(BatchWriter[Trace]):
                 log.exception("steerwise-traces: could not close the sink %r", sink)
 
     def _write_batch(self, batch: list[Trace]) -> None:
-        """Scrub once, write, then hand the same scrubbed traces to each sink."""
-        try:
-            clean = [scrubbed(trace) for trace in yielding(batch)]
-        except Exception:  # nothing unscrubbed may be stored or exported
-            self.failed += len(batch)
-            log.exception("steerwise-traces: could not scrub %d traces", len(batch))
-            return
-        super()._write_batch(clean)
+        """Write (the traces were scrubbed by `record`), then hand them to each sink."""
+        super()._write_batch(batch)
+        self._rotate_when_idle()
         for sink in self._sinks:
             try:
-                sink.export(clean)
+                sink.export(batch)
             except Exception:  # export is best effort: never the store's or a request's failure
-                self.export_failed += len(clean)
-                log.exception("steerwise-traces: the sink %r failed on %d traces", sink, len(clean))
+                self.export_failed += len(batch)
+                log.exception("steerwise-traces: the sink %r failed on %d traces", sink, len(batch))
+
+    def _rotate_when_idle(self) -> None:
+        """Drop the journal's stored lines: when nothing waits in the queue, every line
+        journaled is stored. Never after a failed batch (its traces live only in the journal
+        until the next start stores them), and never waiting for a `record` in progress (one
+        blocked on a full queue would wait for this thread)."""
+        journal = self._journal
+        if journal is None or not journal.unrotated or self.failed or self._queue.qsize():
+            return
+        if not self._journal_lock.acquire(blocking=False):
+            return
+        try:
+            if self._journal is journal and not self._queue.qsize():
+                journal.rotate()
+        finally:
+            self._journal_lock.release()
 
     def items(
         self,

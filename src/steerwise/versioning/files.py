@@ -16,10 +16,16 @@ from pydantic import ValidationError
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.versioning import VersionedSpec
+from steerwise.core.yaml_input import YamlProblem, parse_bounded
 
 Location = tuple[str | int, ...]
 Problem = tuple[Location, str]
 S = TypeVar("S", bound=VersionedSpec)
+
+
+MAX_SPEC_BYTES = 5_000_000
+"""A prompt, policy or other spec file larger than this is refused (YAML parses at about a
+megabyte a second: a bigger file is a mistake or an attack, not a prompt)."""
 
 
 @dataclass(frozen=True)
@@ -93,8 +99,13 @@ def load_spec_files(paths: Sequence[Path], form: SpecFormat[S]) -> list[SpecFile
 
 
 def load_spec_file(path: Path, form: SpecFormat[S]) -> SpecFile[S]:
-    """Read, parse and validate one spec file."""
+    """Read, parse and validate one spec file (at most `MAX_SPEC_BYTES`)."""
     try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise FileProblem(
+                str(path), None, f"the file is {size:,} bytes, over the limit of {MAX_SPEC_BYTES:,}"
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise FileProblem(str(path), None, f"cannot read the file: {error}") from error
@@ -128,17 +139,10 @@ def spec_file_from_data(
 
 def parse_yaml(path: str, text: str) -> tuple[Any, dict[Location, int]]:
     """Parse YAML safely; return the data and the line (1-based) of each key and item."""
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(error, "problem", None) or str(error)
-        raise FileProblem(path, line, f"malformed YAML: {problem}") from None
-    finally:
-        loader.dispose()
+        data, node = parse_bounded(text)
+    except YamlProblem as error:
+        raise FileProblem(path, error.line, error.message) from None
     lines: dict[Location, int] = {}
     if node is not None:
         _collect_lines(path, node, (), lines)

@@ -11,6 +11,7 @@ from jsonschema.exceptions import SchemaError
 from pydantic import Field, field_validator
 
 from steerwise.core.guardrails import CheckContext, Finding
+from steerwise.core.json_input import parse_json
 from steerwise.guardrails.detectors.base import (
     DetectorServices,
     DetectorSettings,
@@ -100,7 +101,7 @@ class JsonDetector:
     def detect(self, text: str, context: CheckContext) -> list[Finding]:
         """`invalid_json` with where parsing stopped, or one `schema_violation` per error."""
         try:
-            value = json.loads(text)
+            value = parse_json(text)
         except json.JSONDecodeError as error:
             reason = f"not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
             return [Finding(self.name, "invalid_json", 1.0, reason)]
