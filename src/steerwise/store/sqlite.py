@@ -30,7 +30,7 @@ class SQLiteStore(Store):
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         self._write_lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
         self._connections_lock = threading.Lock()
 
     @property
@@ -43,8 +43,15 @@ class SQLiteStore(Store):
             connection = self._open_connection()
             self._local.connection = connection
             with self._connections_lock:
-                self._connections.append(connection)
+                self._close_orphans()
+                self._connections[threading.current_thread()] = connection
         return connection
+
+    def _close_orphans(self) -> None:
+        """Close the connections of threads that have ended: a server's worker threads come
+        and go, and each kept its connection (and page cache) open for good."""
+        for thread in [thread for thread in self._connections if not thread.is_alive()]:
+            self._connections.pop(thread).close()
 
     def _open_connection(self) -> sqlite3.Connection:
         try:
@@ -101,7 +108,7 @@ class SQLiteStore(Store):
 
     def close(self) -> None:
         with self._connections_lock:
-            for connection in self._connections:
+            for connection in self._connections.values():
                 connection.close()
             self._connections.clear()
         self._local = threading.local()
