@@ -6,7 +6,6 @@ each is refused at push, refused at render, or renders harmless text, within a s
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import time
 from collections.abc import Iterator
@@ -27,8 +26,8 @@ PAYLOADS = [
 ]
 CANARY = f"canary-{secrets.token_hex(8)}"
 LEAKS = ("<class", "uid=", "root:", "__globals__", "<module", "subprocess", CANARY)
-"""What an escape would print: a class or module, `id`'s output, /etc/passwd, the canary
-that this test puts into the environment and a file."""
+"""What an escape would print: a class or module, `id`'s output, /etc/passwd, or the canary
+this test puts into the environment of the process that renders (an `os.environ` read)."""
 VARIABLE_SETS: list[dict[str, Any]] = [
     {"q": "text", "k": ["a", "b"]},
     {"q": "text", "k": "__class__"},  # for payloads that name an attribute through a variable
@@ -53,11 +52,8 @@ def prompt_data(name: str, template: str) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def canary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def canary(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STEERWISE_TEST_CANARY", CANARY)
-    secret = tmp_path / "canary.txt"
-    secret.write_text(CANARY, encoding="utf-8")
-    return secret
 
 
 def test_the_corpus_is_substantial() -> None:
@@ -127,5 +123,4 @@ def test_no_payload_escapes_through_the_gateway(
     with Workspace.open(root) as ws:
         stored = "\n".join(ws.traces.export())
     assert not [leak for leak in LEAKS if leak in stored]
-    assert os.environ["STEERWISE_TEST_CANARY"] == CANARY
     figures["ssti_gateway"] = {"payloads": len(PAYLOADS), "statuses": statuses, "escapes": 0}

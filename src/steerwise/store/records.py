@@ -486,6 +486,10 @@ class TraceRecords:
         rows = select_among(self._session, "trace_json", "traces", "id", trace_ids)
         return [str(row[0]) for row in rows]
 
+    def existing(self, trace_ids: Sequence[str]) -> list[str]:
+        """Those of `trace_ids` that are stored."""
+        return [str(row[0]) for row in select_among(self._session, "id", "traces", "id", trace_ids)]
+
     def items(
         self, *, target: str | None, since: str | None, limit: int, until: str | None = None
     ) -> list[Row]:

@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 def _write(tx: Transaction, rows: Sequence[Trace]) -> None:
-    # scrubbed already (TraceLog._write_batch); the facts metrics sum go in with each trace
+    # scrubbed already (TraceLog.record); the facts metrics sum go in with each trace
     traces = list(yielding(rows))
     tx.traces.add_many([trace.to_dict() for trace in traces])
     store_facts(tx, [facts_of(trace) for trace in traces])
@@ -116,7 +116,7 @@ class TraceLog(BatchWriter[Trace]):
                 continue
             found[trace.id] = trace
         with self._store.write() as tx:
-            stored = {trace_from_json(body).id for body in tx.traces.many(list(found))}
+            stored = set(tx.traces.existing(list(found)))
             missing = [trace for trace_id, trace in found.items() if trace_id not in stored]
             if missing:
                 _write(tx, missing)
