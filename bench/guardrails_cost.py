@@ -10,6 +10,10 @@ hybrid search returned from the demo documents. The request is `support-answer` 
 bundled SmolLM2-135M (llama.cpp, default parameters: at most 200 tokens), with the same
 passages as context. Medians of `--repeats` runs of `--calls` checks each, after a warm-up;
 every check is cold (the embedding cache is emptied first), as the first check of a request is.
+The snapshot stores its chunk sentences' vectors (the default), so grounding embeds only the
+answer; `support` is also measured in a workspace whose snapshot lacks them
+(`[retrieval] sentence_vectors = false`: every passage sentence it compares is embedded per
+request), and the index build is timed both ways.
 Two variants show where the time goes: `support-lexical` (topics by keyword, grounding by word
 overlap) and `support-patterns` (that, and prompt injection by patterns alone).
 
@@ -98,9 +102,14 @@ def variant(root: Path, name: str, *, patterns_only: bool) -> Path:
     return path
 
 
-def workspace(root: Path) -> Workspace:
-    """A workspace with the demo pack's prompts, documents, snapshot and policies."""
-    ws = Workspace.init(root, actor="user:bench")
+def workspace(root: Path, *, sentence_vectors: bool = True) -> tuple[Workspace, float]:
+    """A workspace with the demo pack's prompts, documents, snapshot and policies, and the
+    seconds its index build took."""
+    Workspace.init(root).close()
+    if not sentence_vectors:
+        settings = root / "steerwise.toml"
+        settings.write_text(settings.read_text() + "\n[retrieval]\nsentence_vectors = false\n")
+    ws = Workspace.open(root, actor="user:bench")
     pack = pack_path()
     ws.prompts.push([pack / "prompts"])
     ws.policies.push(
@@ -111,8 +120,21 @@ def workspace(root: Path) -> Workspace:
         ]
     )
     ws.sources.add([pack / "docs"], owner="policy-team")
+    ws.models.embedder("default").embed(["warm-up"])
+    started = time.perf_counter()
     ws.index.build()
-    return ws
+    return ws, time.perf_counter() - started
+
+
+def without_sentence_vectors(folder: Path, repeats: int, calls: int) -> dict[str, Any]:
+    """The `support` policy's checks where passages are embedded per request."""
+    ws, build_s = workspace(folder / "plain-ws", sentence_vectors=False)
+    try:
+        hits = ws.search(QUESTION, options=ws.default_search_options(k=3))
+        figures = measure(ws, "support", context_from_hits(hits), repeats, calls)
+    finally:
+        ws.close()
+    return {**figures, "index_build_s": round(build_s, 3)}
 
 
 def rail_medians(decisions: list[Any]) -> dict[str, float]:
@@ -214,7 +236,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=9, help="end-to-end rounds")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        ws = workspace(Path(folder) / "ws")
+        ws, build_s = workspace(Path(folder) / "ws")
         try:
             hits = ws.search(QUESTION, options=ws.default_search_options(k=3))
             context = context_from_hits(hits)
@@ -227,6 +249,9 @@ def main() -> None:
             whole = end_to_end(ws, context, variables["context"], args.rounds)
         finally:
             ws.close()
+        plain = without_sentence_vectors(Path(folder), args.repeats, args.calls)
+    policies["support"]["index_build_s"] = round(build_s, 3)
+    policies["support (no sentence vectors)"] = plain
     for figures in policies.values():
         figures["share_of_request"] = round(figures.pop("check_both_s") / request_s, 4)
     found: dict[str, Any] = {

@@ -59,6 +59,9 @@ class RetrievalSection(BaseModel):
     rrf_k: int = Field(default=60, ge=0)
     candidates: int = Field(default=100, ge=1, le=10_000)
     stale: Literal["mark", "downweight", "exclude"] = "mark"
+    sentence_vectors: bool = True
+    """Store the vectors of every chunk sentence in each snapshot built, so that answer checks
+    (grounding) read them instead of embedding retrieved passages on the request path."""
 
 
 class TracingSection(BaseModel):

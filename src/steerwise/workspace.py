@@ -35,6 +35,7 @@ from steerwise.finetune.jobs import FineTuning
 from steerwise.finetune.sources import gather
 from steerwise.graph import KnowledgeGraph
 from steerwise.guardrails.registry import PolicyRegistry
+from steerwise.guardrails.text import sentences_of
 from steerwise.models import ModelRegistry
 from steerwise.models.versions import ModelVersions
 from steerwise.monitor import Monitor
@@ -148,6 +149,7 @@ class Workspace:
             models=self.models,
             chunker=chunker_settings(retrieval.max_tokens, retrieval.overlap_tokens),
             embedder=retrieval.embedder,
+            sentences=sentences_of if retrieval.sentence_vectors else None,
         )
         self.graph = KnowledgeGraph(
             store, actor=self.actor, artifacts=root / STATE_DIR / "artifacts", index=self.index
@@ -157,6 +159,7 @@ class Workspace:
             actor=self.actor,
             embedder=lambda: self.models.embedder("default"),
             models=lambda: self.models,
+            stored_vectors=self.index.stored_vectors,
             label_cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
         self.reviews = ReviewQueue(store, actor=self.actor, pending=self.policies.flags.flush)

@@ -11,6 +11,7 @@ from steerwise.guardrails.decisions import DecisionLog
 from steerwise.guardrails.detectors import DetectorServices
 from steerwise.guardrails.flags import FlagLog
 from steerwise.guardrails.policy import Policy
+from steerwise.guardrails.vectors import StoredVectors
 from steerwise.models.interface import Embedder
 from steerwise.models.registry import ModelRegistry
 from steerwise.store import Store
@@ -37,10 +38,11 @@ class PolicyRegistry(VersionedRegistry[PolicySpec]):
         actor: Actor,
         embedder: Callable[[], Embedder] | None = None,
         models: Callable[[], ModelRegistry] | None = None,
+        stored_vectors: StoredVectors | None = None,
         label_cache_ttl_s: float = 1.0,
     ) -> None:
         super().__init__(store, POLICY_FORMAT, actor=actor, label_cache_ttl_s=label_cache_ttl_s)
-        self._services = DetectorServices(embedder, models)
+        self._services = DetectorServices(embedder, models, stored_vectors)
         self._compiled: dict[str, Policy] = {}
         self.decisions = DecisionLog(store)
         self.flags = FlagLog(store)

@@ -35,6 +35,11 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(claim.start, claim.end) for claim in split_claims(text)]
 
 
+def sentences_of(text: str) -> list[str]:
+    """The sentences of `text` (those `sentence_spans` finds), as strings."""
+    return [text[start:end] for start, end in sentence_spans(text)]
+
+
 def best_similarities(
     embedder: Embedder, texts: Sequence[str], against: Sequence[str]
 ) -> list[float]:

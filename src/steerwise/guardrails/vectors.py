@@ -3,14 +3,16 @@
 A check embeds the same texts several times (the injection rail's segments, the grounding
 rail's passages, every sentence of a streamed answer against the same passages); the
 `CachingEmbedder` keeps recent vectors so only unseen texts are embedded, in one call (the
-embedder batches them without padding waste: `steerwise.models.packing`).
+embedder batches them without padding waste: `steerwise.models.packing`). Texts it has not
+seen are first looked up in `stored` (the sentences of the open index snapshots, embedded when
+the snapshot was built), so that retrieved passages are never embedded on the request path.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -18,13 +20,18 @@ import numpy.typing as npt
 from steerwise.models.interface import Embedder
 
 Vectors = npt.NDArray[np.float32]
+StoredVectors = Callable[[str, Sequence[str]], dict[str, Vectors]]
+"""(embedder model id, texts) -> the vectors stored for those texts that have one."""
 
 
 class CachingEmbedder:
     """An embedder that remembers its latest vectors, so that scorers share one embedding."""
 
-    def __init__(self, embedder: Embedder, *, size: int = 4096) -> None:
+    def __init__(
+        self, embedder: Embedder, *, size: int = 4096, stored: StoredVectors | None = None
+    ) -> None:
         self.inner = embedder
+        self._stored = stored
         self._size = size
         self._vectors: OrderedDict[str, Vectors] = OrderedDict()
         self._lock = threading.Lock()
@@ -45,10 +52,13 @@ class CachingEmbedder:
             self._vectors.clear()
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """One unit row per text; only texts not seen lately reach the model."""
+        """One unit row per text; only texts neither seen lately nor stored reach the model."""
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        fresh = dict(zip(missing, self.inner.embed(missing), strict=True)) if missing else {}
+        fresh = self._stored(self.inner.model_id, missing) if missing and self._stored else {}
+        missing = [text for text in missing if text not in fresh]
+        if missing:
+            fresh |= dict(zip(missing, self.inner.embed(missing), strict=True))
         with self._lock:
             self._vectors.update(fresh)
             rows = [self._vectors[text] for text in texts]

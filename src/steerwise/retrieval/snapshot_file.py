@@ -1,5 +1,6 @@
-"""The snapshot artifact: one immutable SQLite file holding chunks, an FTS5 (BM25) index and
-the dense vectors. Written once, atomically; opened read-only by any number of processes."""
+"""The snapshot artifact: one immutable SQLite file holding chunks, an FTS5 (BM25) index, the
+dense vectors and (optionally) the vectors of the chunks' sentences, which answer checks compare
+answers with. Written once, atomically; opened read-only by any number of processes."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from steerwise.core.errors import StoreError
 
 FORMAT_VERSION = "1"
 VECTOR_PART_ROWS = 50_000
+SQL_VARIABLES = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
 CHUNK_FIELDS = (
     "id",
@@ -39,6 +41,15 @@ CHUNK_FIELDS = (
     "fetched_at",
     "ttl_days",
 )
+
+
+@dataclass(frozen=True)
+class SentenceVectors:
+    """The distinct sentences of a snapshot's chunks and their vectors (one unit row each),
+    stored as float16: half the bytes, cosines within 1e-3 of float32's."""
+
+    texts: list[str]
+    vectors: npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
@@ -95,6 +106,7 @@ def write_snapshot(
     chunks: Sequence[IndexedChunk],
     vectors: npt.NDArray[np.float32],
     meta: dict[str, str],
+    sentences: SentenceVectors | None = None,
 ) -> None:
     """Write the artifact to a temporary file, then rename it into place (all or nothing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +115,8 @@ def write_snapshot(
     try:
         with sqlite3.connect(partial) as db:
             _fill(db, chunks, vectors, {**meta, "format": FORMAT_VERSION})
+            if sentences is not None:
+                _fill_sentences(db, sentences)
         db.close()
         os.replace(partial, path)
     finally:
@@ -140,6 +154,15 @@ def _fill(
         db.execute("INSERT INTO vectors VALUES (?, ?, ?)", (part, len(block), block.tobytes()))
 
 
+def _fill_sentences(db: sqlite3.Connection, sentences: SentenceVectors) -> None:
+    db.execute("CREATE TABLE sentences (text TEXT PRIMARY KEY, vector BLOB) WITHOUT ROWID")
+    halves = np.ascontiguousarray(sentences.vectors, dtype=np.float16)
+    db.executemany(
+        "INSERT OR IGNORE INTO sentences VALUES (?, ?)",
+        ((text, row.tobytes()) for text, row in zip(sentences.texts, halves, strict=True)),
+    )
+
+
 class SnapshotFile:
     """An open, read-only snapshot: BM25 over FTS5, exact dense search over its vectors."""
 
@@ -153,6 +176,11 @@ class SnapshotFile:
         self.meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
         self.dimension = int(self.meta["dimension"])
         self.vectors = self._load_vectors()
+        self.has_sentence_vectors = bool(
+            self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'sentences'"
+            ).fetchone()
+        )
 
     def _load_vectors(self) -> npt.NDArray[np.float32]:
         parts = self._db.execute("SELECT data FROM vectors ORDER BY part").fetchall()
@@ -201,6 +229,26 @@ class SnapshotFile:
                 wanted,
             ).fetchall()
         return {int(values[0]): _chunk(values[1:]) for values in found}
+
+    def sentence_vectors(self, texts: Sequence[str]) -> dict[str, npt.NDArray[np.float32]]:
+        """The stored vectors of those of `texts` that are sentences of this snapshot's chunks
+        (none for a snapshot built without them)."""
+        wanted = list(dict.fromkeys(texts))
+        if not self.has_sentence_vectors or not wanted:
+            return {}
+        found: dict[str, npt.NDArray[np.float32]] = {}
+        for start in range(0, len(wanted), SQL_VARIABLES):
+            part = wanted[start : start + SQL_VARIABLES]
+            marks = ", ".join("?" * len(part))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT text, vector FROM sentences WHERE text IN ({marks})", part
+                ).fetchall()
+            found |= {
+                str(text): np.frombuffer(data, dtype=np.float16).astype(np.float32)
+                for text, data in rows
+            }
+        return found
 
     def all_chunks(self) -> list[IndexedChunk]:
         """Every chunk, in row order."""

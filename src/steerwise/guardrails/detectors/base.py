@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from steerwise.core.guardrails import CheckContext, Finding
 from steerwise.core.kinds import registrar
-from steerwise.guardrails.vectors import CachingEmbedder
+from steerwise.guardrails.vectors import CachingEmbedder, StoredVectors
 
 if TYPE_CHECKING:
     from steerwise.models.interface import Embedder
@@ -33,24 +33,27 @@ class DetectorServices:
     """What detectors may ask of the workspace: the embedder and the models (both on first use).
 
     The embedder is wrapped in a `CachingEmbedder`, so the rails of one check (and the
-    sentences of one streamed answer) embed each text once. `models` is the workspace's model
-    registry, for detectors that ask a model (grounding's NLI judge).
+    sentences of one streamed answer) embed each text once; `stored_vectors` (the sentences
+    of the open index snapshots) answers for texts embedded when a snapshot was built. `models`
+    is the workspace's model registry, for detectors that ask a model (grounding's NLI judge).
     """
 
     def __init__(
         self,
         embedder_factory: Callable[[], Embedder] | None = None,
         models_factory: Callable[[], ModelRegistry] | None = None,
+        stored_vectors: StoredVectors | None = None,
     ) -> None:
         self._factory = embedder_factory
         self._models_factory = models_factory
+        self._stored = stored_vectors
         self._embedder: CachingEmbedder | None = None
         self._models: ModelRegistry | None = None
 
     def embedder(self) -> CachingEmbedder:
         """The embedder detectors share; the bundled MiniLM unless a factory was given."""
         if self._embedder is None:
-            self._embedder = CachingEmbedder(self._build())
+            self._embedder = CachingEmbedder(self._build(), stored=self._stored)
         return self._embedder
 
     def models(self) -> ModelRegistry:

@@ -15,7 +15,13 @@ from steerwise.guardrails.detectors.base import (
     register_detector,
 )
 from steerwise.guardrails.nli import NliJudge
-from steerwise.guardrails.text import best_similarities, content_words, numbers_in, sentence_spans
+from steerwise.guardrails.text import (
+    best_similarities,
+    content_words,
+    numbers_in,
+    sentence_spans,
+    sentences_of,
+)
 from steerwise.retrieval.citations import blank_citations, citation_markers
 
 
@@ -186,7 +192,7 @@ def _candidate_passages(sentences: list[str], context: CheckContext, limit: int)
 def _passage_sentences(context: CheckContext) -> Iterator[str]:
     """Every sentence of every retrieved passage, in order."""
     for document in context.documents:
-        yield from (document.text[start:end] for start, end in sentence_spans(document.text))
+        yield from sentences_of(document.text)
 
 
 def _closest_passages(sentence: str, context: CheckContext, limit: int) -> list[str]:
