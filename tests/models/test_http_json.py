@@ -8,12 +8,15 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
-from steerwise.core.models import ModelCallError
+from steerwise.core.models import ModelCallError, ModelConfig
+from steerwise.models import ModelRegistry
 from steerwise.models.http_json import JsonPoster
 
+HELLO = [{"role": "user", "content": "hello"}]
 Reply = Callable[[int], bytes]
 """(the number of the request on this server, from 0) -> the raw HTTP response."""
 
@@ -78,9 +81,35 @@ def test_a_kept_alive_connection_the_server_closed_is_replaced_once() -> None:
     answer = _response(json.dumps({"ok": True}).encode())
     with _server(lambda _: answer, close_after_each=True) as (url, seen):
         poster = JsonPoster(url, {}, model_id="m")
-        assert poster.post("/chat/completions", {}, timeout_s=5) == {"ok": True}
-        assert poster.post("/chat/completions", {}, timeout_s=5) == {"ok": True}
+        noted: list[str] = []
+        assert poster.post("/chat/completions", {}, timeout_s=5, reconnects=noted) == {"ok": True}
+        assert noted == []
+        assert poster.post("/chat/completions", {}, timeout_s=5, reconnects=noted) == {"ok": True}
     assert len(seen) == 2
+    assert len(noted) == 1 and noted[0].startswith(
+        ("RemoteDisconnected", "BrokenPipe", "ConnectionReset")
+    )
+
+
+def test_a_call_sent_again_on_a_new_connection_shows_it_as_an_attempt(tmp_path: Path) -> None:
+    answer = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": "hi"}}],
+        "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+    }
+    reply = _response(json.dumps(answer).encode())
+    with _server(lambda _: reply, close_after_each=True) as (url, _):
+        config = ModelConfig(provider="openai", model="m", base_url=url, max_retries=0)
+        models = ModelRegistry({"a": config}, root=tmp_path)
+        assert [a.outcome for a in models.chat("a", HELLO).attempts] == ["ok"]
+        result = models.chat("a", HELLO)  # the server closed the kept-alive connection
+    assert result.text == "hi"
+    retry, done = result.attempts
+    assert (retry.outcome, retry.number, retry.waited_s, done.outcome) == ("retry", 1, 0.0, "ok")
+    assert "kept-alive connection was closed; sent again on a new one" in str(retry.error)
 
 
 def test_a_status_error_names_the_servers_message_json_or_not() -> None:

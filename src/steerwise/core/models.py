@@ -76,6 +76,9 @@ class Completion:
     finish_reason: str
     usage: Usage
     model: str
+    reconnects: tuple[str, ...] = ()
+    """Why the request was sent again on a new connection, each time a kept-alive one turned
+    out closed (the resilience layer records each as an attempt)."""
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ class ModelCallError(ModelError):
         self.retryable = retryable
         self.status = status
         self.retry_after_s = retry_after_s
+        self.reconnects: tuple[str, ...] = ()
+        """As `Completion.reconnects`: the call was sent again before it failed."""
 
 
 class ModelTimeoutError(ModelError):

@@ -4,7 +4,8 @@ The hot path of a gateway is one small JSON request to the model server per answ
 `openai` SDK's typed and raw paths both cost more per call than the rest of a steerwise
 request (0.55 ms here, against 0.17 ms for the standard library's `http.client`), and its
 connection pool serialises threads under load. This poster keeps one connection per thread
-and server, reconnects once when a kept-alive connection turns out closed, and bounds every
+and server, reconnects once when a kept-alive connection turns out closed (and says so, in
+the `reconnects` list the caller passes, so that the attempt shows it), and bounds every
 socket operation by the call's timeout. Failures become the provider failures the
 resilience layer retries or reports (`models.failures`).
 """
@@ -22,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from steerwise.core.json_input import parse_json
+from steerwise.core.models import ModelCallError
 from steerwise.models.failures import connection_failure, status_failure, timeout_failure
 
 _STALE = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
@@ -43,22 +45,29 @@ class JsonPoster:
         self._local = threading.local()
         self._tls = ssl.create_default_context() if self._https else None
 
-    def post(self, path: str, body: Any, *, timeout_s: float) -> Any:
-        """The JSON answer of a POST, or a ModelCallError (status, timeout, connection)."""
-        with self._failures(timeout_s):
-            response = self._open(path, body, timeout_s)
+    def post(
+        self, path: str, body: Any, *, timeout_s: float, reconnects: list[str] | None = None
+    ) -> Any:
+        """The JSON answer of a POST, or a ModelCallError (status, timeout, connection).
+        `reconnects` gets the cause of each resend on a new connection (module docstring)."""
+        noted = [] if reconnects is None else reconnects
+        with self._failures(timeout_s, noted):
+            response = self._open(path, body, timeout_s, noted)
             raw = response.read()
             if response.will_close:
                 self._drop()
         return parse_json(raw)
 
-    def stream(self, path: str, body: Any, *, timeout_s: float) -> Iterator[Any]:
+    def stream(
+        self, path: str, body: Any, *, timeout_s: float, reconnects: list[str] | None = None
+    ) -> Iterator[Any]:
         """The JSON of each server-sent `data:` event of a POST, up to `[DONE]`; an `error`
-        event, a broken stream or a timeout is a ModelCallError."""
+        event, a broken stream or a timeout is a ModelCallError. `reconnects` as for `post`."""
+        noted = [] if reconnects is None else reconnects
         finished = done = False
         try:
-            with self._failures(timeout_s):
-                response = self._open(path, body, timeout_s)
+            with self._failures(timeout_s, noted):
+                response = self._open(path, body, timeout_s, noted)
                 for line in response:
                     data = line[5:].strip() if line.startswith(b"data:") else b""
                     if data == b"[DONE]":
@@ -75,26 +84,35 @@ class JsonPoster:
                 self._drop()
 
     @contextmanager
-    def _failures(self, timeout_s: float) -> Iterator[None]:
+    def _failures(self, timeout_s: float, reconnects: list[str]) -> Iterator[None]:
+        """Socket and HTTP errors as ModelCallErrors, each carrying the call's reconnects."""
         try:
-            yield
-        except TimeoutError:
-            self._drop()
-            raise timeout_failure(self._model_id, timeout_s) from None
-        except (OSError, http.client.HTTPException) as error:
-            self._drop()
-            raise connection_failure(self._model_id, f"{type(error).__name__}: {error}") from None
+            try:
+                yield
+            except TimeoutError:
+                self._drop()
+                raise timeout_failure(self._model_id, timeout_s) from None
+            except (OSError, http.client.HTTPException) as error:
+                self._drop()
+                cause = f"{type(error).__name__}: {error}"
+                raise connection_failure(self._model_id, cause) from None
+        except ModelCallError as failure:
+            failure.reconnects = tuple(reconnects)
+            raise
 
-    def _open(self, path: str, body: Any, timeout_s: float) -> http.client.HTTPResponse:
+    def _open(
+        self, path: str, body: Any, timeout_s: float, reconnects: list[str]
+    ) -> http.client.HTTPResponse:
         """The response to a POST whose status is below 400 (a status failure otherwise)."""
         payload = json.dumps(body).encode()
         reused = getattr(self._local, "connection", None) is not None
         try:
             response = self._send(path, payload, timeout_s)
-        except _STALE:
+        except _STALE as error:
             if not reused:
                 raise
             self._drop()  # the server closed a kept-alive connection: once more, fresh
+            reconnects.append(f"{type(error).__name__}: {error}".rstrip(": "))
             response = self._send(path, payload, timeout_s)
         if response.status >= 400:
             raw = response.read()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 from steerwise.core.models import (
@@ -104,10 +105,11 @@ class OpenAIChatModel:
         """One completion, posted by `JsonPoster` to the server the SDK client resolved
         (base URL and key, environment included); streaming stays with the SDK."""
         timeout = params.timeout_s or self._timeout_s
+        noted: list[str] = []
         answer = self._poster.post(
-            "/chat/completions", self._body(messages, params), timeout_s=timeout
+            "/chat/completions", self._body(messages, params), timeout_s=timeout, reconnects=noted
         )
-        return completion_from(answer, self._id)
+        return replace(completion_from(answer, self._id), reconnects=tuple(noted))
 
     def stream(self, messages: Sequence[Message], params: ChatParams) -> Iterator[StreamEvent]:
         """Deltas as the server sends them (`JsonPoster.stream`), then the Completion."""
@@ -118,8 +120,10 @@ class OpenAIChatModel:
             "stream_options": {"include_usage": True},
         }
         pieces: list[str] = []
+        noted: list[str] = []
         finish, usage = "stop", Usage()
-        for chunk in self._poster.stream("/chat/completions", body, timeout_s=timeout):
+        chunks = self._poster.stream("/chat/completions", body, timeout_s=timeout, reconnects=noted)
+        for chunk in chunks:
             counted = chunk.get("usage") if isinstance(chunk, dict) else None
             if counted:
                 usage = Usage(counted.get("prompt_tokens", 0), counted.get("completion_tokens", 0))
@@ -129,7 +133,7 @@ class OpenAIChatModel:
                 if text:
                     pieces.append(text)
                     yield StreamDelta(text)
-        yield Completion("".join(pieces), finish, usage, self._id)
+        yield Completion("".join(pieces), finish, usage, self._id, tuple(noted))
 
 
 def _choices(chunk: Any) -> list[dict[str, Any]]:

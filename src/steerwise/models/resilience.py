@@ -81,6 +81,7 @@ def stream_with_fallback(
                     link.model.stream(messages, params), sent, link.model.model_id
                 ):
                     if isinstance(event, Completion):  # the last event: the try succeeded
+                        _reconnected(link, number, event.reconnects, log)
                         elapsed = time.monotonic() - started
                         log.add(Attempt(link.model.model_id, number, "ok", elapsed))
                     yield event
@@ -134,9 +135,18 @@ def _along_chain(
                 if not _after_failure(link, number, error, started, log):
                     break
                 continue
+            _reconnected(link, number, completion.reconnects, log)
             log.add(Attempt(link.model.model_id, number, "ok", time.monotonic() - started))
             return completion
     raise _exhausted(chain, log)
+
+
+def _reconnected(link: ChainLink, number: int, causes: Sequence[str], log: AttemptLog) -> None:
+    """An attempt for each time the try was sent again because its kept-alive connection
+    turned out closed (`Completion.reconnects`): sent again at once, not counted a retry."""
+    for cause in causes:
+        message = f"{cause}: the kept-alive connection was closed; sent again on a new one"
+        log.add(Attempt(link.model.model_id, number, "retry", 0.0, message))
 
 
 def _after_failure(
@@ -147,6 +157,7 @@ def _after_failure(
     log: AttemptLog,
 ) -> bool:
     """Record the failure; wait and return True when this model should be tried again."""
+    _reconnected(link, number, error.reconnects, log)
     elapsed = time.monotonic() - started
     retry = error.retryable and number <= link.policy.max_retries
     wait = link.policy.delay_s(number, error.retry_after_s) if retry else 0.0
