@@ -17,8 +17,9 @@ import json
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from steerwise.core.errors import NotFoundError
 from steerwise.core.traces import Span, Trace
@@ -27,18 +28,29 @@ from steerwise.monitor.facts import facts_of
 from steerwise.monitor.sums import store_facts
 from steerwise.store import Store
 from steerwise.store.batching import BatchWriter, yielding
-from steerwise.store.records import Transaction
+from steerwise.store.records import Transaction, dump_record
 from steerwise.traces.journal import TraceJournal, claimed_orphans, journal_lines
 from steerwise.traces.sinks import TraceSink
 
 log = logging.getLogger(__name__)
 
 
-def _write(tx: Transaction, rows: Sequence[Trace]) -> None:
+@dataclass(frozen=True)
+class _Queued:
+    """A scrubbed trace waiting for the writer, with its stored form when the request thread
+    already made it (for the journal: the same JSON, not made twice)."""
+
+    trace: Trace
+    body: dict[str, Any] | None = None
+    encoded: str | None = None
+
+
+def _write(tx: Transaction, rows: Sequence[_Queued]) -> None:
     # scrubbed already (TraceLog.record); the facts metrics sum go in with each trace
-    traces = list(yielding(rows))
-    tx.traces.add_many([trace.to_dict() for trace in traces])
-    store_facts(tx, [facts_of(trace) for trace in traces])
+    queued = list(yielding(rows))
+    bodies = [item.body or item.trace.to_dict() for item in queued]
+    tx.traces.add_many(bodies, [item.encoded for item in queued])
+    store_facts(tx, [facts_of(item.trace) for item in queued])
 
 
 def scrubbed(trace: Trace) -> Trace:
@@ -66,7 +78,7 @@ def trace_from_json(body: str) -> Trace:
     )
 
 
-class TraceLog(BatchWriter[Trace]):
+class TraceLog(BatchWriter[_Queued]):
     """Records traces in the store's `traces` table (and its sinks) and reads them back."""
 
     def __init__(
@@ -85,14 +97,15 @@ class TraceLog(BatchWriter[Trace]):
         the store."""
         clean = scrubbed(trace)
         if self._journal_parent is None:
-            self.put(clean)
+            self.put(_Queued(clean))
             return
-        line = json.dumps(clean.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
+        body = clean.to_dict()
+        encoded = dump_record(body)
         with self._journal_lock:  # journaled and queued together: see _rotate_when_idle
             if self._journal is None:
                 self._journal = TraceJournal(self._journal_parent)
-            self._journal.append(line)
-            self.put(clean)
+            self._journal.append(encoded.encode())
+            self.put(_Queued(clean, body, encoded))
 
     def recover(self) -> int:
         """Store the traces that killed processes journaled but did not store (those stored
@@ -108,16 +121,16 @@ class TraceLog(BatchWriter[Trace]):
             return 0
 
     def _store_journal(self, folder: Path) -> int:
-        found: dict[str, Trace] = {}
+        found: dict[str, _Queued] = {}
         for line in journal_lines(folder):
             try:
                 trace = trace_from_json(line.decode())
             except (ValueError, KeyError, TypeError):  # a line cut short by the kill
                 continue
-            found[trace.id] = trace
+            found[trace.id] = _Queued(trace)
         with self._store.write() as tx:
             stored = set(tx.traces.existing(list(found)))
-            missing = [trace for trace_id, trace in found.items() if trace_id not in stored]
+            missing = [item for trace_id, item in found.items() if trace_id not in stored]
             if missing:
                 _write(tx, missing)
         return len(missing)
@@ -140,13 +153,14 @@ class TraceLog(BatchWriter[Trace]):
             except Exception:  # one sink must not keep the others (or the store) open
                 log.exception("steerwise-traces: could not close the sink %r", sink)
 
-    def _write_batch(self, batch: list[Trace]) -> None:
+    def _write_batch(self, batch: list[_Queued]) -> None:
         """Write (the traces were scrubbed by `record`), then hand them to each sink."""
         super()._write_batch(batch)
         self._rotate_when_idle()
+        traces = [item.trace for item in batch] if self._sinks else []
         for sink in self._sinks:
             try:
-                sink.export(batch)
+                sink.export(traces)
             except Exception:  # export is best effort: never the store's or a request's failure
                 self.export_failed += len(batch)
                 log.exception("steerwise-traces: the sink %r failed on %d traces", sink, len(batch))
