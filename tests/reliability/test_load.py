@@ -2,7 +2,8 @@
 for a fixed time at several concurrency levels. No request may fail, the latency percentiles
 are recorded, and the server's memory stays flat once warm: after a warm-up that runs every
 level three times (the caches fill: SQLite's pages, the allocator's arenas, which grow with the
-number of threads at work), a run through every level grows it by less than 3%."""
+number of threads at work), a run through every level grows it by less than 5% (Python's heap
+stays level; the allocator's heap can step by about 3% at once: docs/reliability.md)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ def test_the_gateway_under_load_fails_nothing_and_keeps_its_memory(
                 memory.append(resident_mb(gateway.process.pid))
     assert all(run["non_2xx"] == 0 and run["socket_errors"] == 0 for run in runs), runs
     assert all(run["requests"] > 50 for run in runs), runs
-    assert max(memory) <= max(warm_up) * 1.03, (warm_up, memory)  # no growth once warm
+    assert max(memory) <= max(warm_up) * 1.05, (warm_up, memory)  # no growth once warm
     with Workspace.open(root) as ws:
         stored = len(ws.traces.items(limit=1_000_000))
     assert stored >= sum(run["requests"] for run in runs)  # and every request left its trace
