@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from typing import Any, Literal
 
 from steerwise.core.models import (
@@ -109,7 +108,7 @@ class OpenAIChatModel:
         answer = self._poster.post(
             "/chat/completions", self._body(messages, params), timeout_s=timeout, reconnects=noted
         )
-        return replace(completion_from(answer, self._id), reconnects=tuple(noted))
+        return completion_from(answer, self._id, tuple(noted))
 
     def stream(self, messages: Sequence[Message], params: ChatParams) -> Iterator[StreamEvent]:
         """Deltas as the server sends them (`JsonPoster.stream`), then the Completion."""
@@ -141,7 +140,7 @@ def _choices(chunk: Any) -> list[dict[str, Any]]:
     return [c for c in choices or [] if isinstance(c, dict)]
 
 
-def completion_from(body: Any, model_id: str) -> Completion:
+def completion_from(body: Any, model_id: str, reconnects: tuple[str, ...] = ()) -> Completion:
     """A chat-completions answer as a Completion, or a failure naming what is wrong."""
     try:
         choice = body["choices"][0]
@@ -155,7 +154,7 @@ def completion_from(body: Any, model_id: str) -> Completion:
             f"the server's answer is not a chat completion ({type(error).__name__}: {error})",
             retryable=False,
         ) from None
-    return Completion(text=str(text), finish_reason=str(finish), usage=counts, model=model_id)
+    return Completion(str(text), str(finish), counts, model_id, reconnects)
 
 
 def api_error_message(error: Any) -> str:
