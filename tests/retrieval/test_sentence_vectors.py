@@ -69,7 +69,6 @@ def test_grounding_reads_passage_sentences_from_the_snapshot(indexed: Workspace)
 
 
 def test_vectors_of_another_embedder_are_not_used(indexed: Workspace) -> None:
-    indexed.index.open()
     sentence = sentences_of(indexed.index.open().all_chunks()[0].text)[0]
     model = indexed.models.embedder("default").model_id
     assert set(indexed.index.stored_vectors(model, [sentence])) == {sentence}

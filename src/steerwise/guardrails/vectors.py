@@ -3,9 +3,10 @@
 A check embeds the same texts several times (the injection rail's segments, the grounding
 rail's passages, every sentence of a streamed answer against the same passages); the
 `CachingEmbedder` keeps recent vectors so only unseen texts are embedded, in one call (the
-embedder batches them without padding waste: `steerwise.models.packing`). Texts it has not
-seen are first looked up in `stored` (the sentences of the open index snapshots, embedded when
-the snapshot was built), so that retrieved passages are never embedded on the request path.
+embedder batches them without padding waste: `steerwise.models.packing`). `recall` fills it
+from `stored` (the sentences of the open index snapshots, embedded when the snapshot was
+built), so that retrieved passages are not embedded on the request path; only the rails that
+compare with passages ask it, so other checks never look there.
 """
 
 from __future__ import annotations
@@ -51,14 +52,22 @@ class CachingEmbedder:
         with self._lock:
             self._vectors.clear()
 
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        """One unit row per text; only texts neither seen lately nor stored reach the model."""
+    def recall(self, texts: Sequence[str]) -> None:
+        """Remember the stored vectors of those of `texts` not remembered yet (no model call;
+        texts without a stored vector are left for `embed`)."""
+        if self._stored is None:
+            return
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        fresh = self._stored(self.inner.model_id, missing) if missing and self._stored else {}
-        missing = [text for text in missing if text not in fresh]
-        if missing:
-            fresh |= dict(zip(missing, self.inner.embed(missing), strict=True))
+        found = self._stored(self.inner.model_id, missing) if missing else {}
+        with self._lock:
+            self._vectors.update(found)
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        """One unit row per text; only texts not seen lately (nor recalled) reach the model."""
+        with self._lock:
+            missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
+        fresh = dict(zip(missing, self.inner.embed(missing), strict=True)) if missing else {}
         with self._lock:
             self._vectors.update(fresh)
             rows = [self._vectors[text] for text in texts]

@@ -93,7 +93,9 @@ class GroundingDetector:
         if self._settings.use_embeddings and self._settings.nli_model is None:
             pieces = list(dict.fromkeys(_passage_sentences(context)))
             if pieces:
-                self._services.embedder().embed(pieces)
+                embedder = self._services.embedder()
+                embedder.recall(pieces)  # read from the snapshot, where it stored them
+                embedder.embed(pieces)
 
     def claims(self, text: str) -> tuple[str, list[tuple[int, int]]]:
         """`text` with citation markers blanked, and the spans of the sentences this detector
@@ -172,7 +174,9 @@ class GroundingDetector:
             return scores
         questions = [text[slice(*spans[i])] for i in pending]
         pieces = _candidate_passages(questions, context, self._settings.max_candidates)
-        found = best_similarities(self._services.embedder(), questions, pieces)
+        embedder = self._services.embedder()
+        embedder.recall(pieces)
+        found = best_similarities(embedder, questions, pieces)
         for index, score in zip(pending, found, strict=True):
             sentence_numbers = numbers_in(text[slice(*spans[index])])
             if not self._settings.numbers_must_match or _numbers_present(sentence_numbers, context):
