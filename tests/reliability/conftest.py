@@ -2,11 +2,13 @@
 
 Each test adds its figures (requests made, kills, faults injected, payloads tried, losses) to
 the session's `figures`; when `STEERWISE_RELIABILITY_RESULTS` names a file (`make
-reliability` sets it), they are merged into it as JSON at the end of the session.
+reliability` sets it), they are merged into it as JSON at the end of the session (under a
+lock: `make test`'s workers end their sessions together).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 from collections.abc import Iterator
@@ -27,9 +29,11 @@ def figures() -> Iterator[dict[str, Any]]:
         return
     path = Path(target)
     path.parent.mkdir(parents=True, exist_ok=True)
-    merged = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    merged.update(found)
-    path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    with open(path.with_suffix(".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        merged = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+        merged.update(found)
+        path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
