@@ -14,6 +14,7 @@ from pathlib import Path
 from steerwise import Workspace
 from steerwise.settings import STATE_DIR
 from steerwise.traces.journal import TraceJournal
+from steerwise.traces.log import TraceLog
 from tests.monitor.builders import NOW, make_trace
 
 EMAIL = "sam.taylor@example.co.uk"
@@ -94,3 +95,31 @@ def test_a_clean_close_leaves_no_journal(tmp_path: Path) -> None:
     assert list(journal_folder(root).iterdir()) == []
     with Workspace.open(root) as ws:
         assert len(ws.traces.items(limit=100)) == 50
+
+
+def segment_lines(folder: Path) -> list[int]:
+    """The number of lines in each of the journal's segments, oldest first."""
+    segments = sorted(next(folder.iterdir()).glob("segment-*.jsonl"))
+    return [len(path.read_bytes().splitlines()) for path in segments]
+
+
+def test_the_journal_is_rotated_once_it_holds_enough_stored_lines(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        folder = tmp_path / "journal"
+        log = TraceLog(ws.store, journal=folder, rotate_after=3)
+        try:
+            for number in range(2):
+                log.record(make_trace(number, at=NOW, latency_ms=10, model_ms=5))
+            assert log.flush()
+            assert segment_lines(folder) == [2]  # stored, but fewer than 3 lines: kept
+            for number in range(2, 4):
+                log.record(make_trace(number, at=NOW, latency_ms=10, model_ms=5))
+            assert log.flush()
+            assert segment_lines(folder) == [0]  # all stored: a new segment, the old deleted
+            log.record(make_trace(4, at=NOW, latency_ms=10, model_ms=5))
+            assert log.flush()
+            assert segment_lines(folder) == [1]
+            assert len(log.items(limit=10)) == 5
+        finally:
+            log.close()
+        assert not folder.exists() or list(folder.iterdir()) == []

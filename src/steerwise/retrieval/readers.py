@@ -9,20 +9,12 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import io
 import re
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import docx
-from bs4 import BeautifulSoup, Tag
-from bs4.element import NavigableString
-from docx.table import Table
-from docx.text.paragraph import Paragraph
-from pypdf import PasswordType, PdfReader
+from typing import Literal
 
 from steerwise.core.errors import BadInputError
 from steerwise.core.yaml_input import YamlProblem, parse_bounded
@@ -95,7 +87,7 @@ def read_document(path: Path, *, max_bytes: int = MAX_BYTES_DEFAULT) -> ReadDocu
     if format_ is None:
         raise SkipFile(path, _unsupported(path))
     data = _read_bytes(path, max_bytes)
-    text, metadata = _READERS[format_](path, data)
+    text, metadata = _reader(format_)(path, data)
     if not text.strip():
         raise SkipFile(path, "no text")
     if "title" not in metadata and (heading := _first_heading(text)):
@@ -108,7 +100,7 @@ def _walk(folder: Path, files: list[Path], skipped: list[SkipFile]) -> None:
     try:
         entries = sorted(folder.iterdir())
     except OSError as error:
-        skipped.append(SkipFile(folder, f"cannot read: {_os_detail(error)}"))
+        skipped.append(SkipFile(folder, f"cannot read: {_osdetail(error)}"))
         return
     for entry in entries:
         if entry.name.startswith("."):
@@ -124,7 +116,7 @@ def _unsupported(path: Path) -> str:
     return f"unsupported file type {path.suffix or '(no suffix)'}"
 
 
-def _os_detail(error: OSError) -> str:
+def _osdetail(error: OSError) -> str:
     return error.strerror or str(error)
 
 
@@ -140,7 +132,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     except FileNotFoundError:
         raise SkipFile(path, "does not exist") from None
     except OSError as error:
-        raise SkipFile(path, f"cannot read: {_os_detail(error)}") from error
+        raise SkipFile(path, f"cannot read: {_osdetail(error)}") from error
     _check_size(path, len(data), max_bytes)  # the file may have changed since stat
     return data
 
@@ -152,7 +144,7 @@ def _check_size(path: Path, size: int, max_bytes: int) -> None:
         raise SkipFile(path, f"file too large ({size} bytes, limit {max_bytes})")
 
 
-def _decode(path: Path, data: bytes) -> str:
+def decode(path: Path, data: bytes) -> str:
     """Strict UTF-8 (a leading BOM is dropped) with line endings normalised to \\n."""
     if b"\x00" in data:
         raise SkipFile(path, "binary content")
@@ -160,18 +152,18 @@ def _decode(path: Path, data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise SkipFile(path, "not UTF-8 text") from None
-    return _normalise_newlines(text)
+    return normalise_newlines(text)
 
 
-def _normalise_newlines(text: str) -> str:
+def normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def _collapse(text: str) -> str:
+def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def _detail(error: Exception) -> str:
+def detail(error: Exception) -> str:
     """A short, one-line description of a parser's error."""
     lines = str(error).strip().splitlines()
     detail = lines[0] if lines else type(error).__name__
@@ -199,11 +191,11 @@ _FRONT_MATTER = re.compile(r"---[ \t]*\n(.*?)^(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re
 
 
 def _read_text(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
-    return _decode(path, data).strip("\n"), {}
+    return decode(path, data).strip("\n"), {}
 
 
 def _read_markdown(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
-    text = _decode(path, data)
+    text = decode(path, data)
     if text.split("\n", 1)[0].rstrip() != "---":
         return text.strip("\n"), {}
     match = _FRONT_MATTER.match(text)
@@ -236,152 +228,14 @@ def _metadata_value(value: object) -> str | None:
     return None
 
 
-# --- HTML
+_PLAIN_READERS: dict[Format, Reader] = {"markdown": _read_markdown, "text": _read_text}
 
 
-_HTML_DROPPED = ("script", "style", "nav", "footer", "head", "title", "noscript", "template")
-_HTML_HEADINGS = {f"h{level}": level for level in range(1, 7)}
-_HTML_PARAGRAPHS = {"p": "", "li": "- ", "td": "", "th": ""}
-_HTML_INLINE = frozenset(
-    {"a", "abbr", "b", "bdi", "bdo", "br", "cite", "code", "data", "del", "dfn", "em", "font"}
-    | {"i", "img", "ins", "kbd", "label", "mark", "q", "s", "samp", "small", "span", "strike"}
-    | {"strong", "sub", "sup", "time", "tt", "u", "var", "wbr"}
-)
+def _reader(format_: Format) -> Reader:
+    """The reader of a format; HTML, PDF and DOCX load their parsers (bs4, pypdf,
+    python-docx) on first use, so that commands that read no such file do not pay for them."""
+    if format_ in _PLAIN_READERS:
+        return _PLAIN_READERS[format_]
+    from steerwise.retrieval.rich_readers import READERS
 
-
-def _read_html(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
-    soup = BeautifulSoup(_decode(path, data), "html.parser")
-    metadata = _html_metadata(soup)
-    for tag in soup.find_all([*_HTML_DROPPED]):
-        tag.decompose()
-    for br in soup.find_all("br"):
-        br.replace_with(" ")
-    return "\n\n".join(_html_blocks(soup)), metadata
-
-
-def _html_metadata(soup: BeautifulSoup) -> dict[str, str]:
-    metadata: dict[str, str] = {}
-    for meta in soup.find_all("meta"):
-        name, content = meta.get("name"), meta.get("content")
-        if not (isinstance(name, str) and isinstance(content, str)):
-            continue
-        if name.lower() in METADATA_KEYS and (value := _collapse(content)):
-            metadata[name.lower()] = value
-    if soup.title is not None and (title := _collapse(soup.title.get_text())):
-        metadata["title"] = title
-    return metadata
-
-
-def _html_blocks(node: Tag) -> Iterator[str]:
-    """Headings and paragraphs in document order; loose inline text becomes a paragraph."""
-    inline: list[str] = []
-    for child in node.children:
-        if isinstance(child, Tag) and child.name not in _HTML_INLINE:
-            yield from _flush(inline)
-            yield from _html_block(child)
-        elif isinstance(child, Tag):
-            inline.append(child.get_text())
-        elif type(child) is NavigableString:  # comments, doctypes and CDATA are not text
-            inline.append(str(child))
-    yield from _flush(inline)
-
-
-def _html_block(tag: Tag) -> Iterator[str]:
-    if tag.name in _HTML_HEADINGS or tag.name in _HTML_PARAGRAPHS:
-        text = _collapse(tag.get_text())
-        if text and tag.name in _HTML_HEADINGS:
-            yield "#" * _HTML_HEADINGS[tag.name] + " " + text
-        elif text:
-            yield _HTML_PARAGRAPHS[tag.name] + text
-    else:
-        yield from _html_blocks(tag)
-
-
-def _flush(inline: list[str]) -> Iterator[str]:
-    text = _collapse("".join(inline))
-    inline.clear()
-    if text:
-        yield text
-
-
-# --- PDF
-
-
-def _read_pdf(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        locked = reader.is_encrypted and reader.decrypt("") == PasswordType.NOT_DECRYPTED
-        pages = [] if locked else [_pdf_page_text(page) for page in reader.pages]
-        title = None if locked else _pdf_title(reader)
-    except Exception as error:  # pypdf raises many exception types on damaged files
-        raise SkipFile(path, f"corrupt PDF: {_detail(error)}") from error
-    if locked:
-        raise SkipFile(path, "encrypted PDF")
-    if not any(pages):
-        raise SkipFile(path, "PDF has no text layer")
-    text = "\n\n".join(page for page in pages if page)
-    return text, ({"title": title} if title else {})
-
-
-def _pdf_page_text(page: Any) -> str:
-    text: str = page.extract_text() or ""
-    return _normalise_newlines(text).strip()
-
-
-def _pdf_title(reader: PdfReader) -> str | None:
-    metadata = reader.metadata
-    title = metadata.title if metadata is not None else None
-    return _collapse(str(title)) if title else None
-
-
-# --- DOCX
-
-_DOCX_HEADING = re.compile(r"heading\s*(\d+)", re.IGNORECASE)
-
-
-def _read_docx(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
-    try:
-        document: Any = docx.Document(io.BytesIO(data))
-    except Exception as error:  # python-docx raises zip, XML and key errors on damaged files
-        raise SkipFile(path, f"corrupt DOCX: {_detail(error)}") from error
-    blocks: list[str] = []
-    for item in document.iter_inner_content():
-        if isinstance(item, Table):
-            blocks.extend(_docx_rows(item))
-        elif isinstance(item, Paragraph) and (text := _docx_paragraph(item)):
-            blocks.append(text)
-    title = _collapse(document.core_properties.title or "")
-    return _normalise_newlines("\n\n".join(blocks)), ({"title": title} if title else {})
-
-
-def _docx_paragraph(paragraph: Paragraph) -> str:
-    text = paragraph.text.strip()
-    style = (paragraph.style.name if paragraph.style is not None else None) or ""
-    if not text:
-        return ""
-    if level := _docx_heading_level(style):
-        return "#" * level + " " + _collapse(text)
-    return "- " + text if style.startswith("List") else text
-
-
-def _docx_heading_level(style: str) -> int:
-    if style == "Title":
-        return 1
-    match = _DOCX_HEADING.fullmatch(style)
-    return min(int(match.group(1)), 6) if match else 0
-
-
-def _docx_rows(table: Table) -> Iterator[str]:
-    for row in table.rows:
-        cells = [_collapse(cell.text) for cell in row.cells]
-        if any(cells):
-            yield " | ".join(cells)
-
-
-_READERS: dict[Format, Reader] = {
-    "markdown": _read_markdown,
-    "text": _read_text,
-    "html": _read_html,
-    "pdf": _read_pdf,
-    "docx": _read_docx,
-}
+    return READERS[format_]

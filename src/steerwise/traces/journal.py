@@ -5,7 +5,10 @@ The trace writer stores traces in batches, off the request path; a process kille
 `TraceLog.record` first appends the trace (already scrubbed of personal data and secrets) as
 one JSON line to this process's journal, with one `write` system call: from then on it is in
 the operating system's hands, and a killed process loses nothing. When the writer has stored
-everything queued, it starts a new journal file and deletes the older ones.
+everything queued and the journal holds `ROTATE_AFTER` lines or more, it starts a new journal
+file and deletes the older ones (lines already stored cost the next start a skip, nothing
+more; rotating after every batch cost requests a wait for the journal's lock while files were
+closed, opened and deleted).
 
 Each process journals into its own folder under `.steerwise/journal/`, holding an exclusive
 `flock` on the folder's lock file for as long as it lives (the kernel releases it when the
@@ -27,6 +30,8 @@ from pathlib import Path
 LOCK_FILE = "lock"
 SEGMENT_GLOB = "segment-*.jsonl"
 STARTING = ".starting"
+ROTATE_AFTER = 1_000
+"""Lines a journal takes before the writer rotates it (a few MB at most)."""
 
 
 class TraceJournal:
@@ -51,13 +56,18 @@ class TraceJournal:
         self.unrotated += 1
 
     def rotate(self) -> None:
-        """Start a new segment and delete the older ones (call it when everything appended
-        so far is stored, and nothing is appended meanwhile)."""
-        os.close(self._segment)
+        """Start a new segment (call it when everything appended so far is stored, and
+        nothing is appended meanwhile); `delete_rotated` then deletes the older ones."""
+        old = self._segment
         self._segment = self._open_segment()
         self.unrotated = 0
+        os.close(old)
+
+    def delete_rotated(self) -> None:
+        """Delete the segments before the current one (safe while lines are appended)."""
+        current = _segment_name(self._number)
         for old in self.folder.glob(SEGMENT_GLOB):
-            if old.name != _segment_name(self._number):
+            if old.name < current:
                 old.unlink(missing_ok=True)
 
     def close(self, *, everything_stored: bool) -> None:

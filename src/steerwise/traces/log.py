@@ -29,7 +29,7 @@ from steerwise.monitor.sums import store_facts
 from steerwise.store import Store
 from steerwise.store.batching import BatchWriter, yielding
 from steerwise.store.records import Transaction, dump_record
-from steerwise.traces.journal import TraceJournal, claimed_orphans, journal_lines
+from steerwise.traces.journal import ROTATE_AFTER, TraceJournal, claimed_orphans, journal_lines
 from steerwise.traces.sinks import TraceSink
 
 log = logging.getLogger(__name__)
@@ -82,12 +82,18 @@ class TraceLog(BatchWriter[_Queued]):
     """Records traces in the store's `traces` table (and its sinks) and reads them back."""
 
     def __init__(
-        self, store: Store, *, sinks: Sequence[TraceSink] = (), journal: Path | None = None
+        self,
+        store: Store,
+        *,
+        sinks: Sequence[TraceSink] = (),
+        journal: Path | None = None,
+        rotate_after: int = ROTATE_AFTER,
     ) -> None:
         super().__init__(store, _write, name="steerwise-traces")
         self._sinks = tuple(sinks)
         self.export_failed = 0
         self._journal_parent = journal
+        self._rotate_after = rotate_after
         self._journal: TraceJournal | None = None
         self._journal_lock = threading.Lock()
         self.recovered = self.recover() if journal is not None else 0
@@ -166,20 +172,25 @@ class TraceLog(BatchWriter[_Queued]):
                 log.exception("steerwise-traces: the sink %r failed on %d traces", sink, len(batch))
 
     def _rotate_when_idle(self) -> None:
-        """Drop the journal's stored lines: when nothing waits in the queue, every line
-        journaled is stored. Never after a failed batch (its traces live only in the journal
-        until the next start stores them), and never waiting for a `record` in progress (one
-        blocked on a full queue would wait for this thread)."""
+        """Drop the journal's stored lines once it holds `rotate_after`: when nothing waits
+        in the queue, every line journaled is stored. Never after a failed batch (its traces
+        live only in the journal until the next start stores them), and never waiting for a
+        `record` in progress (one blocked on a full queue would wait for this thread). Only
+        the switch to a new segment holds the lock that `record` takes; the old segments
+        are deleted after."""
         journal = self._journal
-        if journal is None or not journal.unrotated or self.failed or self._queue.qsize():
+        if journal is None or journal.unrotated < self._rotate_after:
             return
-        if not self._journal_lock.acquire(blocking=False):
+        if self.failed or self._queue.qsize() or not self._journal_lock.acquire(blocking=False):
             return
         try:
-            if self._journal is journal and not self._queue.qsize():
+            rotated = self._journal is journal and not self._queue.qsize()
+            if rotated:
                 journal.rotate()
         finally:
             self._journal_lock.release()
+        if rotated:
+            journal.delete_rotated()
 
     def items(
         self,
