@@ -46,11 +46,16 @@ class _Queued:
 
 
 def _write(tx: Transaction, rows: Sequence[_Queued]) -> None:
-    # scrubbed already (TraceLog.record); the facts metrics sum go in with each trace
-    queued = list(yielding(rows))
-    bodies = [item.body or item.trace.to_dict() for item in queued]
-    tx.traces.add_many(bodies, [item.encoded for item in queued])
-    store_facts(tx, [facts_of(item.trace) for item in queued])
+    # scrubbed already (TraceLog.record); the facts metrics sum go in with each trace. Each
+    # trace's work is done between hand-overs of the GIL (`yielding`), so that a batch does
+    # not hold up a request for the interpreter's whole switch interval.
+    bodies, encoded, facts = [], [], []
+    for item in yielding(rows):
+        bodies.append(item.body or item.trace.to_dict())
+        encoded.append(item.encoded)
+        facts.append(facts_of(item.trace))
+    tx.traces.add_many(bodies, encoded)
+    store_facts(tx, facts)
 
 
 def scrubbed(trace: Trace) -> Trace:
