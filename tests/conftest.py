@@ -16,7 +16,7 @@ POSTGRES_URL = os.environ.get(
 )
 BACKENDS = ["sqlite", "postgresql"]
 SCHEDULED_FIRST = (
-    "tests/demo/test_demo.py",  # about 3.5 minutes: two tours
+    "tests/demo/test_demo.py",  # the tour, about 100 s alone
     "tests/finetune/test_lora.py",
     "tests/cli/test_release_commands.py",
     "tests/cli/test_finetune_cli.py",

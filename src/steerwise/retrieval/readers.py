@@ -100,7 +100,7 @@ def _walk(folder: Path, files: list[Path], skipped: list[SkipFile]) -> None:
     try:
         entries = sorted(folder.iterdir())
     except OSError as error:
-        skipped.append(SkipFile(folder, f"cannot read: {_osdetail(error)}"))
+        skipped.append(SkipFile(folder, f"cannot read: {_os_detail(error)}"))
         return
     for entry in entries:
         if entry.name.startswith("."):
@@ -116,7 +116,7 @@ def _unsupported(path: Path) -> str:
     return f"unsupported file type {path.suffix or '(no suffix)'}"
 
 
-def _osdetail(error: OSError) -> str:
+def _os_detail(error: OSError) -> str:
     return error.strerror or str(error)
 
 
@@ -132,7 +132,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     except FileNotFoundError:
         raise SkipFile(path, "does not exist") from None
     except OSError as error:
-        raise SkipFile(path, f"cannot read: {_osdetail(error)}") from error
+        raise SkipFile(path, f"cannot read: {_os_detail(error)}") from error
     _check_size(path, len(data), max_bytes)  # the file may have changed since stat
     return data
 
@@ -163,11 +163,11 @@ def collapse(text: str) -> str:
     return " ".join(text.split())
 
 
-def detail(error: Exception) -> str:
+def parser_error(error: Exception) -> str:
     """A short, one-line description of a parser's error."""
     lines = str(error).strip().splitlines()
-    detail = lines[0] if lines else type(error).__name__
-    return detail[:120]
+    first = lines[0] if lines else type(error).__name__
+    return first[:120]
 
 
 _HEADING = re.compile(r"#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*")

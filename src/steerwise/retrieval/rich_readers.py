@@ -23,8 +23,8 @@ from steerwise.retrieval.readers import (
     SkipFile,
     collapse,
     decode,
-    detail,
     normalise_newlines,
+    parser_error,
 )
 
 # --- HTML
@@ -105,7 +105,7 @@ def _read_pdf(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
         pages = [] if locked else [_pdf_page_text(page) for page in reader.pages]
         title = None if locked else _pdf_title(reader)
     except Exception as error:  # pypdf raises many exception types on damaged files
-        raise SkipFile(path, f"corrupt PDF: {detail(error)}") from error
+        raise SkipFile(path, f"corrupt PDF: {parser_error(error)}") from error
     if locked:
         raise SkipFile(path, "encrypted PDF")
     if not any(pages):
@@ -134,7 +134,7 @@ def _read_docx(path: Path, data: bytes) -> tuple[str, dict[str, str]]:
     try:
         document: Any = docx.Document(io.BytesIO(data))
     except Exception as error:  # python-docx raises zip, XML and key errors on damaged files
-        raise SkipFile(path, f"corrupt DOCX: {detail(error)}") from error
+        raise SkipFile(path, f"corrupt DOCX: {parser_error(error)}") from error
     blocks: list[str] = []
     for item in document.iter_inner_content():
         if isinstance(item, Table):

@@ -53,7 +53,7 @@ class Session:
 
     def execute_values(self, sql: str, values: Sequence[Any]) -> None:
         """Run a statement written with the dialect's own positional placeholders (`?` on
-        SQLite, `%s` on PostgreSQL; see `insert_many`)."""
+        SQLite, `%s` on PostgreSQL, so no literal `%`; see `insert_many`)."""
         self._cursor.execute(sql, values)
 
     def one(self, sql: str, params: Params | None = None) -> Row | None:

@@ -6,9 +6,9 @@ The trace writer stores traces in batches, off the request path; a process kille
 one JSON line to this process's journal, with one `write` system call: from then on it is in
 the operating system's hands, and a killed process loses nothing. When the writer has stored
 everything queued and the journal holds `ROTATE_AFTER` lines or more, it starts a new journal
-file and deletes the older ones (lines already stored cost the next start a skip, nothing
-more; rotating after every batch cost requests a wait for the journal's lock while files were
-closed, opened and deleted).
+file (the only step under the lock that recording takes), then deletes the older ones. Lines
+already stored cost the next start a skip, nothing more; rotating less often keeps file
+work off that lock.
 
 Each process journals into its own folder under `.steerwise/journal/`, holding an exclusive
 `flock` on the folder's lock file for as long as it lives (the kernel releases it when the
