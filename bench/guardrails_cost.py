@@ -17,12 +17,17 @@ request), and the index build is timed both ways.
 Two variants show where the time goes: `support-lexical` (topics by keyword, grounding by word
 overlap) and `support-patterns` (that, and prompt injection by patterns alone).
 
+Policies whose grounding embeds also get the output check after the answer's finished
+sentences were prepared (`[guardrails] prepare_answers`, the default: done while the model
+writes the rest, so only the check's remainder is on the request's path).
+
 End to end, the same request is also made behind the `support` policy, with the rails' work
 overlapping the model's (`[guardrails] overlap = true`: the judging input rails and the
-output rails' preparation run while the model reads the redacted input) and without it; the
-latency each adds is the median over `--rounds` rounds of (guarded - plain), each round one
-request of each kind in turn, the plain one asking the same redacted question, every guarded
-one with an emptied embedding cache.
+output rails' preparation run while the model reads the redacted input), without it (the
+default), and without it nor answer preparation; the latency each adds is the median over
+`--rounds` rounds of (guarded - plain), each round one request of each kind in turn, the
+plain one asking the same redacted question, every guarded one with an emptied embedding
+cache.
 """
 
 from __future__ import annotations
@@ -176,7 +181,7 @@ def measure(
 
     input_s = per_call(cold_input, calls, repeats)
     output_s = per_call(cold_output, calls, repeats)
-    return {
+    found: dict[str, Any] = {
         "input_outcome": inputs[-1].outcome,
         "output_outcome": outputs[-1].outcome,
         "check_input_us": round(input_s * 1e6, 1),
@@ -185,6 +190,24 @@ def measure(
         "output_rails_us": rail_medians(outputs[5:]),
         "check_both_s": input_s + output_s,
     }
+    if policy.prepares_answers:
+        prepared_s = prepared_output(policy, context, cache, calls * repeats)
+        found["check_output_prepared_us"] = round(prepared_s * 1e6, 1)
+        found["check_both_prepared_s"] = input_s + prepared_s
+    return found
+
+
+def prepared_output(policy: Any, context: CheckContext, cache: Any, calls: int) -> float:
+    """Median seconds of the output check once the answer's finished sentences were prepared
+    (as while the model writes: `[guardrails] prepare_answers`), from an emptied cache."""
+    times = []
+    for _ in range(calls):
+        cache.clear()
+        policy.prepare_answer(ANSWER, context)
+        started = time.perf_counter()
+        policy.check_output(ANSWER, context)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
 
 
 def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int) -> dict[str, Any]:
@@ -194,6 +217,7 @@ def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int)
     plain_variables = {"question": redacted, "context": passages}
     sequential = GuardedRunner(ws.runner, overlap=False)
     overlapping = GuardedRunner(ws.runner, overlap=True)
+    unprepared = GuardedRunner(ws.runner, overlap=False, prepare_answers=False)
     cache = ws.policies.services.embedder()
 
     def guarded(runner: GuardedRunner) -> float:
@@ -215,13 +239,14 @@ def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int)
         ws.run_prompt("support-answer", plain_variables)
         return time.perf_counter() - started
 
-    plain(), guarded(overlapping), guarded(sequential)  # warm-up: models and embedder loaded
-    rows = [(plain(), guarded(overlapping), guarded(sequential)) for _ in range(rounds)]
-    sequential.close()
-    overlapping.close()
+    runners = (overlapping, sequential, unprepared)
+    plain(), *(guarded(runner) for runner in runners)  # warm-up: models and embedder loaded
+    rows = [(plain(), *(guarded(runner) for runner in runners)) for _ in range(rounds)]
+    for runner in runners:
+        runner.close()
     base = statistics.median(row[0] for row in rows)
     found: dict[str, Any] = {"plain_request_s": round(base, 3), "rounds": rounds}
-    for index, name in ((1, "overlap"), (2, "sequential")):
+    for index, name in ((1, "overlap"), (2, "sequential"), (3, "sequential, unprepared")):
         added = statistics.median(row[index] - row[0] for row in rows)
         share = round(added / base, 4)
         found[name] = {"added_ms": round(added * 1000, 1), "share_of_request": share}
@@ -254,6 +279,9 @@ def main() -> None:
     policies["support (no sentence vectors)"] = plain
     for figures in policies.values():
         figures["share_of_request"] = round(figures.pop("check_both_s") / request_s, 4)
+        if "check_both_prepared_s" in figures:
+            prepared = figures.pop("check_both_prepared_s") / request_s
+            figures["share_with_prepared_answer"] = round(prepared, 4)
     found: dict[str, Any] = {
         "input_chars": len(MESSAGE),
         "output_chars": len(ANSWER),

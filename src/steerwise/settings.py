@@ -90,6 +90,9 @@ class GuardrailsSection(BaseModel):
     overlap: bool = False
     """Run the input rails that only judge while the model already reads the redacted input,
     and prepare the output rails meanwhile; off: every input rail before the model call."""
+    prepare_answers: bool = True
+    """Stream the answer from the model and let the output rails work on each finished
+    sentence while the rest is written (grounding embeds it); off: only after the answer."""
 
 
 class AlertsSection(BaseModel):

@@ -212,7 +212,10 @@ class Workspace:
             gated=lambda name, label: self.promotions.gate_of(name, label) is not None,
             cache_ttl_s=settings.prompts.label_cache_ttl_s,
         )
-        self.guarded = GuardedRunner(self.runner, overlap=settings.guardrails.overlap)
+        rails = settings.guardrails
+        self.guarded = GuardedRunner(
+            self.runner, overlap=rails.overlap, prepare_answers=rails.prepare_answers
+        )
         self.traces = TraceLog(
             store, sinks=configured_sinks(settings.tracing), journal=root / STATE_DIR / "journal"
         )

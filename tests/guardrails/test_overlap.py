@@ -118,3 +118,30 @@ def test_grounding_prepares_every_passage_sentence_ahead_of_the_answer() -> None
     cold = GroundingDetector(GroundingSettings(), DetectorServices(lambda: unprepared))
     assert [f.to_dict() for f in cold.detect(answer, context)] == [f.to_dict() for f in findings]
     assert set(unprepared.seen) & set(prepared), "unprepared, passages are embedded in the check"
+
+
+def test_grounding_embeds_the_finished_unsupported_sentences_of_an_answer_being_written() -> None:
+    counting = CountingEmbedder(build_embedder("default", root=Path.cwd(), named={}))
+    detector = GroundingDetector(GroundingSettings(), DetectorServices(lambda: counting))
+    context = CheckContext(documents=PASSAGES)
+    supported = "Returns are free within 30 days."  # its words are in a passage: no embedding
+    unsupported = "You get your money back soon after the parcel arrives."
+    last = "Worn helmets cannot be sent back anywhere, sadly."  # shares words: compared
+    answer = f"{supported} {unsupported} {last}"
+    detector.prepare_answer(answer[: answer.index("helmets")], context)
+    assert counting.seen == [unsupported], "finished and not supported by word overlap only"
+    counting.seen.clear()
+    findings = detector.detect(answer, context)
+    assert unsupported not in counting.seen, "the check found it embedded"
+    assert last in counting.seen
+    cold = GroundingDetector(GroundingSettings(), DetectorServices(lambda: counting.inner))
+    assert [f.to_dict() for f in cold.detect(answer, context)] == [f.to_dict() for f in findings]
+
+
+def test_grounding_by_word_overlap_alone_has_nothing_to_prepare() -> None:
+    counting = CountingEmbedder(build_embedder("default", root=Path.cwd(), named={}))
+    lexical = GroundingSettings(use_embeddings=False)
+    detector = GroundingDetector(lexical, DetectorServices(lambda: counting))
+    assert not detector.prepares_answers
+    detector.prepare_answer("Nothing here is supported at all. And more.", CheckContext(PASSAGES))
+    assert counting.seen == []

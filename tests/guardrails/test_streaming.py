@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from steerwise.core.guardrails import CheckContext, ContextDocument
 from steerwise.core.models import ChatParams, StreamDelta
 from steerwise.demo import pack_path
 from steerwise.guardrails.streaming import StreamGate
-from steerwise.pipeline.guarded import GuardedResult, GuardedRunner
+from steerwise.pipeline.guarded import AnswerWatch, GuardedResult, GuardedRunner
 from tests.guardrails.test_policies import write_policy
 
 STREAMING = """\
@@ -203,3 +204,54 @@ def test_with_overlap_a_blocked_input_shows_nothing_of_the_answer(model_ws: Work
     shown = "".join(e.text for e in events if isinstance(e, StreamDelta))
     assert shown == "I can't help with that request."
     assert isinstance(events[-1], GuardedResult) and events[-1].outcome == "block"
+
+
+LONGER = ChatParams(max_tokens=80, temperature=0.0)
+GROUNDED = "name: grounded\noutput:\n  - detector: grounding\n    action: flag\n"
+RETURNS = CheckContext(
+    documents=(ContextDocument("c1", "Bikes can be returned within 30 days of delivery."),)
+)
+
+
+def test_an_answer_being_written_is_prepared_a_finished_sentence_at_a_time(
+    model_ws: Workspace,
+) -> None:
+    model_ws.policies.push([write_policy(model_ws.root / "p6", GROUNDED, "grounded")])
+    policy = model_ws.policies.load("grounded")
+    assert policy.prepares_answers
+    cache = model_ws.policies.services.embedder()
+    cache.clear()
+    first = "Your money comes back soon after the parcel arrives."
+    with ThreadPoolExecutor(max_workers=1) as workers:
+        watch = AnswerWatch(policy, RETURNS, workers)
+        for piece in ("Your money comes back soon", " after the parcel arrives.", " Ship"):
+            watch.feed(piece)
+        watch.settle()
+        assert first in cache, "prepared once text followed the sentence's end"
+        watch.feed("ping abroad costs extra.")
+        watch.settle()
+    assert "Shipping abroad costs extra." not in cache, "unfinished: left to the check"
+
+
+def test_a_prepared_answer_is_decided_as_an_unprepared_one(model_ws: Workspace) -> None:
+    model_ws.policies.push([write_policy(model_ws.root / "p7", GROUNDED, "grounded")])
+    policy = model_ws.policies.load("grounded")
+    question = {"question": "Can I return a bike after three weeks, and who pays postage?"}
+    results = []
+    for prepare in (True, False):
+        runner = GuardedRunner(model_ws.runner, prepare_answers=prepare)
+        try:
+            result = runner.run(
+                "support-answer", question, policy=policy, context=RETURNS, params=LONGER
+            )
+            results.append(result)
+        finally:
+            runner.close()
+    prepared, unprepared = results
+    assert prepared.runs[0].answer.text == unprepared.runs[0].answer.text
+    assert prepared.runs[0].answer.text.strip()
+    decided = [(d.outcome, [f.to_dict() for f in d.findings]) for d in prepared.output_decisions]
+    assert decided == [
+        (d.outcome, [f.to_dict() for f in d.findings]) for d in unprepared.output_decisions
+    ]
+    assert decided and decided[0][0] in ("allow", "flag")

@@ -55,6 +55,21 @@ def test_stream_yields_the_same_answer_and_usage(models: ModelRegistry) -> None:
     assert final.usage == whole.usage  # type: ignore[union-attr]
 
 
+def test_a_watched_answer_shows_its_pieces_as_written_and_is_the_same(
+    models: ModelRegistry,
+) -> None:
+    whole = models.chat(LOCAL, QUESTION, GREEDY)
+    pieces: list[str] = []
+    watched = models.chat(LOCAL, QUESTION, GREEDY, on_text=pieces.append)
+    assert len(pieces) > 3 and "".join(pieces) == watched.text == whole.text
+    assert (watched.usage, watched.finish_reason) == (whole.usage, whole.finish_reason)
+    structured = ChatParams(temperature=0, max_tokens=60, response_format=SCHEMA)
+    messages = [{"role": "user", "content": "Which city is the capital of France? How many days?"}]
+    seen: list[str] = []
+    parsed = models.chat(LOCAL, messages, structured, on_text=seen.append).parsed
+    assert isinstance(parsed, dict) and set(parsed) == {"city", "days"} and seen
+
+
 def test_length_limit_sets_finish_reason(models: ModelRegistry) -> None:
     result = models.chat(LOCAL, QUESTION, ChatParams(temperature=0, max_tokens=3))
     assert (result.finish_reason, result.usage.output_tokens) == ("length", 3)

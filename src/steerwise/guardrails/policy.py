@@ -200,6 +200,22 @@ class Policy:
                 with contextlib.suppress(Exception):
                     prepare(context)
 
+    @property
+    def prepares_answers(self) -> bool:
+        """Whether an output rail can do part of its check on an answer still being written
+        (`prepare_answer`)."""
+        return any(_answer_preparer(compiled) is not None for compiled in self.rails("output"))
+
+    def prepare_answer(self, text: str, context: CheckContext) -> None:
+        """Let the output rails work ahead on a partial answer (grounding embeds its finished
+        sentences), so that the check of the whole answer is shorter. As with `prepare`, a
+        failure here is left to the check itself."""
+        for compiled in self.rails("output"):
+            prepare = _answer_preparer(compiled)
+            if prepare is not None:
+                with contextlib.suppress(Exception):
+                    prepare(text, context)
+
     def _run_rails(
         self, direction: Direction, rails: list[CompiledRail], run: _Run, context: CheckContext
     ) -> Decision | None:
@@ -328,3 +344,11 @@ def _reask_message(findings: tuple[Finding, ...]) -> str:
 def describe(decision: Decision) -> dict[str, Any]:
     """A decision as stored in a review item: no placeholder values, no raw text."""
     return {key: value for key, value in decision.to_dict().items() if key != "text"}
+
+
+def _answer_preparer(compiled: CompiledRail) -> Callable[[str, CheckContext], None] | None:
+    """The rail's detector's `prepare_answer`, if it has one and says it does work there
+    (`prepares_answers`: grounding by word overlap alone has nothing to do ahead)."""
+    prepare: Callable[[str, CheckContext], None] | None
+    prepare = getattr(compiled.detector, "prepare_answer", None)
+    return prepare if getattr(compiled.detector, "prepares_answers", False) else None

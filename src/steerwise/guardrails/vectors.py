@@ -47,6 +47,11 @@ class CachingEmbedder:
         """The wrapped embedder's vector length."""
         return self.inner.dimension
 
+    def __contains__(self, text: object) -> bool:
+        """Whether `text`'s vector is remembered."""
+        with self._lock:
+            return text in self._vectors
+
     def clear(self) -> None:
         """Forget every vector (benchmarks use it to time cold checks)."""
         with self._lock:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,7 +25,7 @@ from steerwise.core.models import (
     StructuredOutputError,
     Usage,
 )
-from steerwise.models.interface import ChatModel, Embedder
+from steerwise.models.interface import ChatModel, Embedder, StreamEvent
 from steerwise.models.providers import build_chat_model
 from steerwise.models.refs import model_id, resolve_config
 
@@ -142,9 +142,19 @@ class ModelRegistry:
         return chain
 
     def chat(
-        self, ref: str, messages: Sequence[Message], params: ChatParams | None = None
+        self,
+        ref: str,
+        messages: Sequence[Message],
+        params: ChatParams | None = None,
+        *,
+        on_text: Callable[[str], None] | None = None,
     ) -> ChatResult:
-        """Call a model (and its fallbacks); validate structured output, re-asking if needed."""
+        """Call a model (and its fallbacks); validate structured output, re-asking if needed.
+
+        With `on_text`, the answer is streamed from the model and each piece of text is
+        shown to `on_text` as it arrives (work that depends on the answer can start before
+        it is whole); the result is the same as without it.
+        """
         started = time.monotonic()
         chain = self._chain(ref)
         params = self._params(chain[0][0], params)
@@ -152,10 +162,13 @@ class ModelRegistry:
         validator = _validator(params)
         conversation = list(messages)
         usage, cost = Usage(), 0.0
+        links = [link for _, link in chain]
         for round_number in range(chain[0][0].config.max_output_retries + 1):
-            completion = complete_with_fallback(
-                [link for _, link in chain], conversation, params, log
-            )
+            if on_text is None:
+                completion = complete_with_fallback(links, conversation, params, log)
+            else:
+                events = stream_with_fallback(links, conversation, params, log)
+                completion = _watched(events, on_text)
             answered = _answered_by(chain, completion)
             usage, cost = usage + completion.usage, cost + answered.cost_usd(completion.usage)
             parsed, problem = _judge(completion, validator)
@@ -219,6 +232,15 @@ class ModelRegistry:
     def _params(first: ResolvedModel, params: ChatParams | None) -> ChatParams:
         configured = ChatParams.from_mapping(first.config.params)
         return configured.merged(params) if params else configured
+
+
+def _watched(events: Iterator[StreamEvent], on_text: Callable[[str], None]) -> Completion:
+    """The completion a stream ends with, each delta shown to `on_text` on the way."""
+    for event in events:
+        if isinstance(event, Completion):
+            return event
+        on_text(event.text)
+    raise RuntimeError("a model stream ended without its completion")
 
 
 def _answered_by(

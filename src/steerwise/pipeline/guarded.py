@@ -78,9 +78,12 @@ class GuardedRunner:
     hand-over would cost more.
     """
 
-    def __init__(self, runner: PromptRunner, *, overlap: bool = False) -> None:
+    def __init__(
+        self, runner: PromptRunner, *, overlap: bool = False, prepare_answers: bool = True
+    ) -> None:
         self._runner = runner
         self._overlap = overlap
+        self._prepare_answers = prepare_answers
         self._judging_ms: dict[str, float] = {}
         """Recent time of each policy's judging stage (moving average, milliseconds)."""
         self._workers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="steerwise-rails")
@@ -112,7 +115,11 @@ class GuardedRunner:
             if inputs.refused is not None:
                 return _refused(inputs, inputs.refused)
         rendered_with = {**begun.variables, **(extra or {})}
-        runs = [self._runner.run(ref, rendered_with, model=model, params=params)]
+        watch = self._watch(policy, context)
+        on_text = watch.feed if watch is not None else None
+        runs = [self._runner.run(ref, rendered_with, model=model, params=params, on_text=on_text)]
+        if watch is not None:
+            watch.settle()
         inputs = judged.result()
         if inputs.refused is not None:
             return _refused(inputs, inputs.refused, runs)
@@ -207,6 +214,15 @@ class GuardedRunner:
         done.set_result(self._judge(policy, begun, context))
         return done
 
+    def _watch(self, policy: Policy, context: CheckContext | None) -> AnswerWatch | None:
+        """A watch on the answer while it is written, where the output rails can work ahead
+        on it (`[guardrails] prepare_answers`; grounding by embedding, with passages)."""
+        if not self._prepare_answers or context is None or not context.documents:
+            return None
+        if not policy.prepares_answers:
+            return None
+        return AnswerWatch(policy, context, self._workers)
+
     def _judge(self, policy: Policy, begun: _Begun, context: CheckContext | None) -> _Inputs:
         """Finish each variable's input check (the retrieved passages go along, so an injection
         rail with `scan_context` catches instructions hidden in them); then, if the input
@@ -225,6 +241,41 @@ class GuardedRunner:
         before = self._judging_ms.get(policy.ref, elapsed)
         self._judging_ms[policy.ref] = before + 0.2 * (elapsed - before)
         return inputs
+
+
+_SENTENCE_ENDS = frozenset(".!?;:\n")
+
+
+class AnswerWatch:
+    """Shows the output rails an answer while the model writes it, once per finished
+    sentence, on a worker thread (grounding embeds the new sentences there, on the core the
+    model leaves free, instead of after the answer). One preparation runs at a time; sentences
+    finished meanwhile go with the next. Only the cache is warmed: the check of the whole
+    answer decides, whatever was prepared."""
+
+    def __init__(self, policy: Policy, context: CheckContext, workers: ThreadPoolExecutor) -> None:
+        self._policy = policy
+        self._context = context
+        self._workers = workers
+        self._pieces: list[str] = []
+        self._sentence_ended = False
+        self._running: Future[None] | None = None
+
+    def feed(self, text: str) -> None:
+        """One piece of the answer (called between the model's tokens: it must be quick).
+        A sentence counts as finished once text follows its end."""
+        self._pieces.append(text)
+        if self._sentence_ended and (self._running is None or self._running.done()):
+            self._sentence_ended = False
+            written, prepare = "".join(self._pieces), self._policy.prepare_answer
+            self._running = self._workers.submit(prepare, written, self._context)
+        self._sentence_ended = self._sentence_ended or not _SENTENCE_ENDS.isdisjoint(text)
+
+    def settle(self) -> None:
+        """Wait for the preparation under way, so that the check does not embed the same
+        sentences beside it."""
+        if self._running is not None:
+            self._running.result()
 
 
 def _relay(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,11 +34,14 @@ class PromptRunner:
         *,
         model: str | None = None,
         params: ChatParams | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> RunResult:
-        """Render `ref` with `variables` and return the model's whole answer."""
+        """Render `ref` with `variables` and return the model's whole answer (`on_text` sees
+        its pieces as they are written: `ModelRegistry.chat`)."""
         rendered = self._prompts.render(ref, variables)
         chosen, merged = self._choose(rendered, model, params)
-        return RunResult(rendered, self._models.chat(chosen, rendered.messages, merged))
+        answer = self._models.chat(chosen, rendered.messages, merged, on_text=on_text)
+        return RunResult(rendered, answer)
 
     def render(self, ref: str, variables: Mapping[str, Any]) -> RenderedPrompt:
         """The messages `ref` renders with `variables` (nothing is called)."""

@@ -90,12 +90,40 @@ class GroundingDetector:
     def prepare(self, context: CheckContext) -> None:
         """Embed every passage sentence now (into the shared cache), so that a check later
         embeds only the answer's sentences: the gateway calls it while the model writes."""
-        if self._settings.use_embeddings and self._settings.nli_model is None:
+        if self._embeds():
             pieces = list(dict.fromkeys(_passage_sentences(context)))
             if pieces:
                 embedder = self._services.embedder()
                 embedder.recall(pieces)  # read from the snapshot, where it stored them
                 embedder.embed(pieces)
+
+    def prepare_answer(self, text: str, context: CheckContext) -> None:
+        """Embed the finished sentences of a partial answer that word overlap does not
+        support (into the shared cache), so that the check of the whole answer finds them
+        embedded: the pipeline calls it while the model is still writing. The sentence the
+        text ends in may be unfinished: it is left to the check."""
+        if not self.prepares_answers or not context.documents:
+            return
+        plain, spans = self.claims(text)
+        finished = len(plain.rstrip())
+        passages = [document.text for document in context.documents]
+        pending = [
+            plain[start:end]
+            for start, end in spans
+            if end < finished
+            and self._overlap(plain[start:end], passages) < self._settings.min_word_overlap
+        ]
+        if pending:
+            self._services.embedder().embed(pending)
+
+    @property
+    def prepares_answers(self) -> bool:
+        """Whether `prepare_answer` does anything: this rail compares sentences by embedding
+        (not by word overlap alone, nor by an NLI model)."""
+        return self._embeds()
+
+    def _embeds(self) -> bool:
+        return self._settings.use_embeddings and self._settings.nli_model is None
 
     def claims(self, text: str) -> tuple[str, list[tuple[int, int]]]:
         """`text` with citation markers blanked, and the spans of the sentences this detector
