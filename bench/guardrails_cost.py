@@ -36,6 +36,7 @@ import argparse
 import json
 import os
 import platform
+import random
 import statistics
 import tempfile
 import time
@@ -211,7 +212,13 @@ def prepared_output(policy: Any, context: CheckContext, cache: Any, calls: int) 
 
 
 def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int) -> dict[str, Any]:
-    """Latency a policy adds to a whole local-model request, with and without overlap."""
+    """Latency a policy adds to a whole local-model request, by how the rails run.
+
+    Per arm, medians over rounds of the paired differences (guarded - plain) of: the whole
+    request (`added_ms`, which the model's own variation from request to request blurs); the
+    time outside the model call (`off_model_ms`: the rails on the request's path); and the
+    model call itself (`model_ms`: rails working beside the model slow it, if they do).
+    """
     policy = ws.policies.load("support")
     redacted = policy.check_input(MESSAGE).text
     plain_variables = {"question": redacted, "context": passages}
@@ -220,7 +227,7 @@ def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int)
     unprepared = GuardedRunner(ws.runner, overlap=False, prepare_answers=False)
     cache = ws.policies.services.embedder()
 
-    def guarded(runner: GuardedRunner) -> float:
+    def guarded(runner: GuardedRunner) -> tuple[float, float]:
         cache.clear()
         started = time.perf_counter()
         result = runner.run(
@@ -232,25 +239,46 @@ def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int)
         )
         elapsed = time.perf_counter() - started
         assert result.runs[0].prompt.messages[-1]["content"] == redacted
-        return elapsed
+        return elapsed, sum(run.answer.latency_s for run in result.runs)
 
-    def plain() -> float:
+    def plain() -> tuple[float, float]:
         started = time.perf_counter()
-        ws.run_prompt("support-answer", plain_variables)
-        return time.perf_counter() - started
+        result = ws.run_prompt("support-answer", plain_variables)
+        return time.perf_counter() - started, result.answer.latency_s
 
     runners = (overlapping, sequential, unprepared)
     plain(), *(guarded(runner) for runner in runners)  # warm-up: models and embedder loaded
     rows = [(plain(), *(guarded(runner) for runner in runners)) for _ in range(rounds)]
     for runner in runners:
         runner.close()
-    base = statistics.median(row[0] for row in rows)
+    base = statistics.median(row[0][0] for row in rows)
     found: dict[str, Any] = {"plain_request_s": round(base, 3), "rounds": rounds}
     for index, name in ((1, "overlap"), (2, "sequential"), (3, "sequential, unprepared")):
-        added = statistics.median(row[index] - row[0] for row in rows)
-        share = round(added / base, 4)
-        found[name] = {"added_ms": round(added * 1000, 1), "share_of_request": share}
+        whole = [row[index][0] - row[0][0] for row in rows]
+        model = [row[index][1] - row[0][1] for row in rows]
+        off_model = [w - m for w, m in zip(whole, model, strict=True)]
+        found[name] = {
+            "added_ms": milliseconds(whole),
+            "off_model_ms": milliseconds(off_model),
+            "model_ms": milliseconds(model),
+            "share_of_request": round(statistics.median(whole) / base, 4),
+            "off_model_share": round(statistics.median(off_model) / base, 4),
+        }
     return found
+
+
+def milliseconds(differences: list[float]) -> dict[str, float]:
+    """The median of paired differences (seconds) in milliseconds, with a bootstrap 95%
+    interval."""
+    rng = random.Random(0)
+    medians = sorted(
+        statistics.median(rng.choices(differences, k=len(differences))) for _ in range(2000)
+    )
+    return {
+        "median": round(statistics.median(differences) * 1000, 1),
+        "low": round(medians[49] * 1000, 1),
+        "high": round(medians[1949] * 1000, 1),
+    }
 
 
 def main() -> None:
