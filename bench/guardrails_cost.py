@@ -40,6 +40,7 @@ import random
 import statistics
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +50,7 @@ from steerwise import Workspace
 from steerwise.core.guardrails import CheckContext
 from steerwise.demo import pack_path
 from steerwise.guardrails.context import context_from_hits
-from steerwise.pipeline.guarded import GuardedRunner
+from steerwise.pipeline.guarded import AnswerWatch, GuardedRunner
 from steerwise.retrieval import number_context
 from timing import per_call
 
@@ -267,6 +268,53 @@ def end_to_end(ws: Workspace, context: CheckContext, passages: str, rounds: int)
     return found
 
 
+def preparing_beside_the_model(
+    ws: Workspace, context: CheckContext, passages: str, rounds: int
+) -> dict[str, Any]:
+    """What preparing the answer costs the model it runs beside.
+
+    Each round makes the plain request three ways: a whole answer (no streaming), streamed to
+    a watcher that does nothing, and streamed to the `support` policy's `AnswerWatch` (the
+    answer's sentences embedded on a worker as they are finished, from an emptied cache).
+    Per way: the request's wall time and the part of it the request thread (llama.cpp's
+    one thread) was not computing (`waiting`: wall minus the thread's CPU time). Preparation
+    that took the model's core would show as more waiting; streaming's own cost as more
+    wall time with no more waiting.
+    """
+    policy = ws.policies.load("support")
+    variables = {"question": policy.check_input(MESSAGE).text, "context": passages}
+    cache = ws.policies.services.embedder()
+
+    def once(way: str, workers: ThreadPoolExecutor) -> tuple[float, float]:
+        cache.clear()
+        watch = AnswerWatch(policy, context, workers) if way == "prepared" else None
+        on_text = None if way == "whole" else (watch.feed if watch else (lambda _: None))
+        wall, cpu = time.perf_counter(), time.thread_time()
+        ws.runner.run("support-answer", variables, on_text=on_text)
+        wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+        if watch is not None:
+            watch.settle()
+        return wall, wall - cpu
+
+    ways = ("whole", "streamed", "prepared")
+    with ThreadPoolExecutor(max_workers=1) as workers:
+        for way in ways:
+            once(way, workers)  # warm-up
+        rows = [[once(way, workers) for way in ways] for _ in range(rounds)]
+    found: dict[str, Any] = {"rounds": rounds}
+    for index, way in enumerate(ways):
+        found[way] = {
+            "wall_s": round(statistics.median(row[index][0] for row in rows), 3),
+            "waiting_ms": round(statistics.median(row[index][1] for row in rows) * 1000, 1),
+        }
+    for index, name in ((1, "streamed - whole"), (2, "prepared - streamed")):
+        found[name] = {
+            "wall_ms": milliseconds([row[index][0] - row[index - 1][0] for row in rows]),
+            "waiting_ms": milliseconds([row[index][1] - row[index - 1][1] for row in rows]),
+        }
+    return found
+
+
 def milliseconds(differences: list[float]) -> dict[str, float]:
     """The median of paired differences (seconds) in milliseconds, with a bootstrap 95%
     interval."""
@@ -300,6 +348,7 @@ def main() -> None:
             variables = {"question": QUESTION, "context": number_context(hits)}
             request_s = request_latency(ws, variables, args.requests)
             whole = end_to_end(ws, context, variables["context"], args.rounds)
+            beside = preparing_beside_the_model(ws, context, variables["context"], args.rounds)
         finally:
             ws.close()
         plain = without_sentence_vectors(Path(folder), args.repeats, args.calls)
@@ -316,6 +365,7 @@ def main() -> None:
         "request_s": round(request_s, 3),
         "policies": policies,
         "end_to_end_support": whole,
+        "preparing_beside_the_model": beside,
     }
     found["machine"] = f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}"
     found["load_average"] = os.getloadavg()[0]

@@ -52,6 +52,14 @@ def test_onnx_runtime_gives_the_vectors_torch_gives(monkeypatch: pytest.MonkeyPa
     assert float(fast[0] @ fast[1]) < 0.5  # real, distinct vectors, not zeros
 
 
+def test_embedding_on_one_thread_gives_the_same_vectors() -> None:
+    default = embedder()
+    both = default.embed(TEXTS)
+    one = default.embed_on_one_thread(TEXTS)
+    assert one.shape == both.shape
+    assert np.allclose(one, both, atol=1e-5)
+
+
 def test_the_export_is_cached_per_model_folder(
     encoder: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -68,11 +68,16 @@ class CachingEmbedder:
         with self._lock:
             self._vectors.update(found)
 
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        """One unit row per text; only texts not seen lately (nor recalled) reach the model."""
+    def embed(self, texts: Sequence[str], *, one_thread: bool = False) -> Vectors:
+        """One unit row per text; only texts not seen lately (nor recalled) reach the model.
+        `one_thread`: on one thread of the CPU where the embedder can (`embed_on_one_thread`),
+        for work beside a local model."""
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        fresh = dict(zip(missing, self.inner.embed(missing), strict=True)) if missing else {}
+        embed = self.inner.embed
+        if one_thread:
+            embed = getattr(self.inner, "embed_on_one_thread", embed)
+        fresh = dict(zip(missing, embed(missing), strict=True)) if missing else {}
         with self._lock:
             self._vectors.update(fresh)
             rows = [self._vectors[text] for text in texts]

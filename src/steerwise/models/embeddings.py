@@ -116,18 +116,28 @@ class SentenceTransformerEmbedder:
         `torch` (see `steerwise.models.onnx_encoder`)."""
         return "torch" if self._onnx_encoder(self._loaded()[0]) is None else "onnx"
 
-    def _onnx_encoder(self, model: Any) -> Encode | None:
+    def _onnx_encoder(self, model: Any, threads: int | None = None) -> Encode | None:
         if self._precision != "float32" or not packable(model):
             return None
-        return onnx_encoder(str(self._path), model[0].auto_model)
+        return onnx_encoder(str(self._path), model[0].auto_model, threads=threads)
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        return self._embed(texts)
+
+    def embed_on_one_thread(self, texts: Sequence[str]) -> Vectors:
+        """`embed` on one thread (ONNX Runtime; torch, where it runs the encoder, keeps its
+        own count): for work beside a local model, which computes on half the cores
+        (`llamacpp.default_threads`), so that it leaves the model's core alone. A second
+        session, made on first use."""
+        return self._embed(texts, threads=1)
+
+    def _embed(self, texts: Sequence[str], threads: int | None = None) -> Vectors:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         model, lock = self._loaded()
         with lock:
             if self._precision == "float32" and packable(model):
-                encode = self._onnx_encoder(model)
+                encode = self._onnx_encoder(model, threads)
                 return unit_rows(packed_embeddings(model, texts, encode=encode))
             vectors = _encode_in_length_groups(model, texts, self._batch_size)
         # bfloat16 rows are unit length only to about 1e-2; renormalise in float32

@@ -39,15 +39,16 @@ Encode = Callable[[dict[str, Any]], Any]
 """Model inputs (torch tensors, `ENCODER_INPUTS`) to the last hidden state (a torch tensor)."""
 
 
-def onnx_encoder(folder: str, encoder: Any) -> Encode | None:
-    """The ONNX Runtime form of `encoder`, one per process, unless
-    `STEERWISE_EMBEDDER_RUNTIME=torch` or it cannot be had (then None: the caller runs torch)."""
+def onnx_encoder(folder: str, encoder: Any, *, threads: int | None = None) -> Encode | None:
+    """The ONNX Runtime form of `encoder`, one per process and thread count (`threads`: as
+    many as torch uses unless given), unless `STEERWISE_EMBEDDER_RUNTIME=torch` or it cannot be
+    had (then None: the caller runs torch)."""
     if (environment.EMBEDDER_RUNTIME.get() or "onnx").lower() == "torch":
         return None
-    return _shared_onnx_encoder(folder, encoder)
+    return _shared_onnx_encoder(folder, encoder, threads)
 
 
-def load_onnx_encoder(folder: str, encoder: Any) -> Encode | None:
+def load_onnx_encoder(folder: str, encoder: Any, threads: int | None = None) -> Encode | None:
     """The ONNX Runtime form of `encoder` (loaded from `folder`), exported first if the cache
     lacks it; None, with a warning, when onnxruntime is missing or the export fails."""
     try:
@@ -56,7 +57,7 @@ def load_onnx_encoder(folder: str, encoder: Any) -> Encode | None:
         LOG.warning("onnxruntime is not installed: embeddings run on torch (slower)")
         return None
     try:
-        session = _session(onnxruntime, exported_graph(folder, encoder))
+        session = _session(onnxruntime, exported_graph(folder, encoder), threads)
     except Exception as error:  # any export failure: torch runs it, as before
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         LOG.warning("cannot run %s on ONNX Runtime (%s): embeddings run on torch", folder, reason)
@@ -136,13 +137,14 @@ def _export(encoder: Any, graph: Path) -> None:
         Path(temporary).unlink(missing_ok=True)
 
 
-def _session(onnxruntime: Any, graph: Path) -> Any:
-    """An inference session on the CPU with as many threads as torch uses, which sleep
-    between calls instead of spinning (spinning threads starve a local model beside them)."""
+def _session(onnxruntime: Any, graph: Path, threads: int | None) -> Any:
+    """An inference session on the CPU with `threads` threads (as many as torch uses if
+    None), which sleep between calls instead of spinning (spinning threads starve a local
+    model beside them)."""
     import torch
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = torch.get_num_threads()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.add_session_config_entry("session.inter_op.allow_spinning", "0")

@@ -113,8 +113,8 @@ class GroundingDetector:
             if end < finished
             and self._overlap(plain[start:end], passages) < self._settings.min_word_overlap
         ]
-        if pending:
-            self._services.embedder().embed(pending)
+        if pending:  # beside the model: on one thread, the core a local model leaves free
+            self._services.embedder().embed(pending, one_thread=True)
 
     @property
     def prepares_answers(self) -> bool:
