@@ -249,9 +249,30 @@ def test_a_prepared_answer_is_decided_as_an_unprepared_one(model_ws: Workspace) 
             runner.close()
     prepared, unprepared = results
     assert prepared.runs[0].answer.text == unprepared.runs[0].answer.text
+    assert prepared.runs[0].answer.usage == unprepared.runs[0].answer.usage
     assert prepared.runs[0].answer.text.strip()
     decided = [(d.outcome, [f.to_dict() for f in d.findings]) for d in prepared.output_decisions]
     assert decided == [
         (d.outcome, [f.to_dict() for f in d.findings]) for d in unprepared.output_decisions
     ]
     assert decided and decided[0][0] in ("allow", "flag")
+
+
+def test_only_a_grounded_policy_with_passages_and_the_setting_on_gets_a_watch(
+    model_ws: Workspace,
+) -> None:
+    model_ws.policies.push([write_policy(model_ws.root / "p8", GROUNDED, "grounded")])
+    lexical = GROUNDED.replace("grounded", "lexical") + "    settings: {use_embeddings: false}\n"
+    model_ws.policies.push([write_policy(model_ws.root / "p9", lexical, "lexical")])
+    grounded, by_words = model_ws.policies.load("grounded"), model_ws.policies.load("lexical")
+    on = GuardedRunner(model_ws.runner)
+    off = GuardedRunner(model_ws.runner, prepare_answers=False)
+    try:
+        assert isinstance(on.answer_watch(grounded, RETURNS), AnswerWatch)
+        assert on.answer_watch(grounded, CheckContext()) is None, "no passages"
+        assert on.answer_watch(grounded, None) is None
+        assert on.answer_watch(by_words, RETURNS) is None, "nothing to prepare"
+        assert off.answer_watch(grounded, RETURNS) is None, "[guardrails] prepare_answers off"
+    finally:
+        on.close()
+        off.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 from steerwise.core.guardrails import CheckContext, Decision, Outcome
 from steerwise.guardrails.policy import Policy
-from steerwise.guardrails.text import sentence_spans
+from steerwise.guardrails.text import finished_prefix
 
 
 @dataclass
@@ -52,7 +52,7 @@ class StreamGate:
         if state.stopped is not None:
             return ""
         state.pending += delta
-        complete = _complete_prefix(state.pending)
+        complete = finished_prefix(state.pending)
         if not complete:
             return ""
         state.pending = state.pending[len(complete) :]
@@ -96,14 +96,6 @@ class StreamGate:
         state.checked += piece
         state.released += decision.text
         return "" if self._hold_all else decision.text
-
-
-def _complete_prefix(text: str) -> str:
-    """The part of `text` made of finished sentences (up to the start of the last one)."""
-    spans = sentence_spans(text)
-    if len(spans) < 2:
-        return ""
-    return text[: spans[-1][0]]
 
 
 def _combined_outcome(decisions: list[Decision]) -> Outcome:

@@ -35,6 +35,15 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     return [(claim.start, claim.end) for claim in split_claims(text)]
 
 
+def finished_prefix(text: str) -> str:
+    """The part of `text` made of finished sentences (up to the start of the last one, which
+    more text may still extend)."""
+    spans = sentence_spans(text)
+    if len(spans) < 2:
+        return ""
+    return text[: spans[-1][0]]
+
+
 def sentences_of(text: str) -> list[str]:
     """The sentences of `text` (those `sentence_spans` finds), as strings."""
     return [text[start:end] for start, end in sentence_spans(text)]

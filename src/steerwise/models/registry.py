@@ -153,7 +153,8 @@ class ModelRegistry:
 
         With `on_text`, the answer is streamed from the model and each piece of text is
         shown to `on_text` as it arrives (work that depends on the answer can start before
-        it is whole); the result is the same as without it.
+        it is whole; the pieces of an answer asked for again follow those of the one
+        before); the result is the same as without it.
         """
         started = time.monotonic()
         chain = self._chain(ref)

@@ -115,7 +115,7 @@ class GuardedRunner:
             if inputs.refused is not None:
                 return _refused(inputs, inputs.refused)
         rendered_with = {**begun.variables, **(extra or {})}
-        watch = self._watch(policy, context)
+        watch = self.answer_watch(policy, context)
         on_text = watch.feed if watch is not None else None
         runs = [self._runner.run(ref, rendered_with, model=model, params=params, on_text=on_text)]
         if watch is not None:
@@ -214,14 +214,13 @@ class GuardedRunner:
         done.set_result(self._judge(policy, begun, context))
         return done
 
-    def _watch(self, policy: Policy, context: CheckContext | None) -> AnswerWatch | None:
-        """A watch on the answer while it is written, where the output rails can work ahead
-        on it (`[guardrails] prepare_answers`; grounding by embedding, with passages)."""
+    def answer_watch(self, policy: Policy, context: CheckContext | None) -> AnswerWatch | None:
+        """The watch a run puts on its answer while it is written, where the output rails can
+        work ahead on it (`[guardrails] prepare_answers`, grounding by embedding, passages);
+        None where they cannot, and the model is called for a whole answer."""
         if not self._prepare_answers or context is None or not context.documents:
             return None
-        if not policy.prepares_answers:
-            return None
-        return AnswerWatch(policy, context, self._workers)
+        return AnswerWatch(policy, context, self._workers) if policy.prepares_answers else None
 
     def _judge(self, policy: Policy, begun: _Begun, context: CheckContext | None) -> _Inputs:
         """Finish each variable's input check (the retrieved passages go along, so an injection
@@ -262,8 +261,10 @@ class AnswerWatch:
         self._running: Future[None] | None = None
 
     def feed(self, text: str) -> None:
-        """One piece of the answer (called between the model's tokens: it must be quick).
-        A sentence counts as finished once text follows its end."""
+        """One piece of the answer (called between the model's tokens: it must be quick, so
+        a piece holding sentence-ending punctuation only marks that a sentence may have
+        ended; the next piece hands the text so far to the rails, which find the finished
+        sentences themselves: `guardrails.text.finished_prefix`)."""
         self._pieces.append(text)
         if self._sentence_ended and (self._running is None or self._running.done()):
             self._sentence_ended = False

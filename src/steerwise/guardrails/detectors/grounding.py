@@ -18,6 +18,7 @@ from steerwise.guardrails.nli import NliJudge
 from steerwise.guardrails.text import (
     best_similarities,
     content_words,
+    finished_prefix,
     numbers_in,
     sentence_spans,
     sentences_of,
@@ -104,14 +105,12 @@ class GroundingDetector:
         text ends in may be unfinished: it is left to the check."""
         if not self.prepares_answers or not context.documents:
             return
-        plain, spans = self.claims(text)
-        finished = len(plain.rstrip())
+        plain, spans = self.claims(finished_prefix(text))
         passages = [document.text for document in context.documents]
         pending = [
             plain[start:end]
             for start, end in spans
-            if end < finished
-            and self._overlap(plain[start:end], passages) < self._settings.min_word_overlap
+            if self._overlap(plain[start:end], passages) < self._settings.min_word_overlap
         ]
         if pending:  # beside the model: on one thread, the core a local model leaves free
             self._services.embedder().embed(pending, one_thread=True)
