@@ -65,8 +65,8 @@ class RetrievalSection(BaseModel):
 
 
 class TracingSection(BaseModel):
-    """`[tracing]`: OpenTelemetry export of request traces over OTLP/HTTP (docs/releases.md);
-    an empty endpoint turns it off."""
+    """`[tracing]`: OpenTelemetry export of request traces over OTLP/HTTP (docs/releases.md;
+    an empty endpoint turns it off), and where a gateway stores its traces."""
 
     model_config = ConfigDict(extra="forbid")
     otlp_endpoint: str = ""
@@ -74,6 +74,9 @@ class TracingSection(BaseModel):
     capture_content: bool = False
     headers: dict[str, str] = Field(default_factory=dict)
     timeout_s: float = Field(default=5.0, gt=0, le=60)
+    store_apart: bool = True
+    """`steerwise serve` stores traces in a second process at idle priority (`traces.storer`),
+    so that storing them never takes a core from a request; false: a thread of the server."""
 
     @field_validator("otlp_endpoint")
     @classmethod

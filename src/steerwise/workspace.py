@@ -116,10 +116,13 @@ def chunker_settings(max_tokens: int, overlap_tokens: int) -> ChunkerSettings:
 class Workspace:
     """One workspace: its settings, store and capabilities. Close it when done."""
 
-    def __init__(self, root: Path, settings: Settings, store: Store, *, actor: str) -> None:
+    def __init__(
+        self, root: Path, settings: Settings, store: Store, *, actor: str, store_url: str
+    ) -> None:
         self.root = root
         self.settings = settings
         self.store = store
+        self.store_url = store_url
         self.actor = Actor(actor)
         self.audit = AuditLog(store)
         self.prompts = PromptRegistry(
@@ -462,8 +465,9 @@ class Workspace:
         root = find_root(path)
         settings = load_settings(root / CONFIG_FILE)
         url = database_url or environment.DATABASE_URL.get() or settings.store.url
-        store = open_store(url or f"sqlite:///{root / STATE_DIR / DATABASE_FILE}")
-        return cls(root, settings, store, actor=actor or default_actor())
+        url = url or f"sqlite:///{root / STATE_DIR / DATABASE_FILE}"
+        store = open_store(url)
+        return cls(root, settings, store, actor=actor or default_actor(), store_url=url)
 
     @classmethod
     def init(
@@ -501,6 +505,12 @@ class Workspace:
         """Append an audit event on its own (for changes that have no other state)."""
         with self.store.write() as tx:
             AuditLog.record(tx, self.actor.name, entry)
+
+    def store_traces_apart(self) -> None:
+        """Store this workspace's traces in a second process at idle priority from now on
+        (`TraceLog.store_apart`): what `steerwise serve` does unless `[tracing] store_apart`
+        is false."""
+        self.traces.store_apart(self.root, self.store_url)
 
     def close(self) -> None:
         """Store queued decisions and traces; release the store's connections and snapshots."""

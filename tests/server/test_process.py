@@ -1,12 +1,18 @@
-"""The serving process keeps long-lived state away from the garbage collector."""
+"""The serving process keeps long-lived state away from the garbage collector, and its
+traces' storing away from its cores."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import time
+from pathlib import Path
 from typing import Any
 
+from steerwise import Workspace
 from steerwise.server.process import MAX_FREEZES, HeapFreezer
+from tests.serving import served
 
 
 async def _app(scope: Any, receive: Any, send: Any) -> None:
@@ -45,3 +51,24 @@ def test_a_slow_full_collection_freezes_the_heap_after_the_request() -> None:
         freezer.close()
         gc.unfreeze()
     assert freezer._observe not in gc.callbacks
+
+
+def children(pid: int) -> list[int]:
+    listed = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    return [int(child) for child in listed.split()]
+
+
+def test_the_gateway_stores_traces_in_a_child_at_idle_priority(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    Workspace.init(root).close()
+    with served(root) as gateway:
+        (storer,) = children(gateway.process.pid)
+        assert os.sched_getscheduler(storer) == os.SCHED_IDLE
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{storer}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{storer}").exists()  # its input closed with the gateway: it ended
+    settings = root / "steerwise.toml"
+    settings.write_text(settings.read_text() + "\n[tracing]\nstore_apart = false\n")
+    with served(root) as gateway:
+        assert children(gateway.process.pid) == []

@@ -20,7 +20,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from uuid import uuid4
 
 from steerwise.core.clock import utc_now
 from steerwise.core.errors import mark_traced
@@ -28,7 +27,7 @@ from steerwise.core.guardrails import CheckContext, Decision, Outcome
 from steerwise.core.knowledge import SearchHit
 from steerwise.core.models import ChatParams, Message, StreamDelta
 from steerwise.core.releases import RETRIEVAL_PARAMS, ReleaseSpec
-from steerwise.core.traces import Span, Trace, TraceParent
+from steerwise.core.traces import Span, Trace, TraceParent, new_trace_id
 from steerwise.guardrails.context import context_from_hits
 from steerwise.guardrails.detectors import DetectorServices
 from steerwise.guardrails.detectors.grounding import GroundingDetector, GroundingSettings
@@ -205,7 +204,7 @@ class RequestRunner:
         """Answer one request with the release's pinned parts, and record its trace (a child
         of `parent`, the caller's distributed trace, where there is one). A failure carries
         the id of the trace that recorded it (`trace_id_of`)."""
-        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables, parent)
+        request = _Request(new_trace_id(), utc_now(), Timeline(), target, variables, parent)
         try:
             prepared = self._prepare(request)
             with request.timeline.step(
@@ -226,7 +225,7 @@ class RequestRunner:
         """The messages the release would send its model for `variables` (retrieved
         context and facts filled in) and the chunks retrieved; nothing is generated, checked
         by rails or traced. Fine-tuning builds retrieval-augmented training rows with it."""
-        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables)
+        request = _Request(new_trace_id(), utc_now(), Timeline(), target, variables)
         prepared = self._prepare(request)
         rendered = self._runner.render(target.spec.prompt, {**variables, **prepared.extra})
         return rendered.messages, prepared.hits
@@ -239,7 +238,7 @@ class RequestRunner:
         are deltas and then the Answer. The trace is recorded when the stream ends, and
         when the consumer abandons it."""
         self._check_early(target.spec.prompt, variables)
-        request = _Request(uuid4().hex, utc_now(), Timeline(), target, variables, parent)
+        request = _Request(new_trace_id(), utc_now(), Timeline(), target, variables, parent)
         return Streamed(request.id, target.ref, self._stream_events(request))
 
     def _stream_events(self, request: _Request) -> Iterator[StreamDelta | Answer]:

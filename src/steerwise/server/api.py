@@ -7,7 +7,7 @@ models; errors share the OpenAI error format of the rest of the gateway.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,7 +19,7 @@ from steerwise.core.jsonable import to_plain
 from steerwise.releases import PinRequest, release_dict
 from steerwise.workspace import Workspace
 
-Permit = Callable[[Action], Callable[[Request], None]]
+Permit = Callable[[Action], Callable[[Request], Awaitable[None]]]
 
 
 class _Body(BaseModel):

@@ -20,7 +20,7 @@ API under `/api/` (`server.api`) the action of each route.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
@@ -63,7 +63,7 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
     metrics = Metrics({"steerwise_trace_backlog": lambda: workspace.traces.backlog})
     _add_error_handlers(app, metrics)
 
-    def allowed(action: Action) -> Callable[[Request], None]:
+    def allowed(action: Action) -> Callable[[Request], Awaitable[None]]:
         return permit(workspace.keys, action)
 
     app.include_router(api_router(workspace, allowed))

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from anyio import to_thread
 from fastapi import Request
@@ -23,7 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from steerwise.access import KeyRing
-from steerwise.core.access import Action, ApiKey
+from steerwise.core.access import Action, ApiKey, may
 from steerwise.core.actors import Actor
 from steerwise.core.errors import AuthenticationError
 from steerwise.server.metrics import Metrics
@@ -99,12 +100,19 @@ class RefusalBudget:
             return True
 
 
-def permit(keys: KeyRing, action: Action) -> Callable[[Request], None]:
-    """A route dependency: the caller's role must allow `action` (403 otherwise)."""
+def permit(keys: KeyRing, action: Action) -> Callable[[Request], Awaitable[None]]:
+    """A route dependency: the caller's role must allow `action` (403 otherwise).
 
-    def check(request: Request) -> None:
+    Asynchronous, so that an allowed request is checked on the event loop: FastAPI runs a
+    synchronous dependency on its thread pool, one more hand-over between threads per
+    request. Only a refusal, which writes to the audit log, goes to a worker thread."""
+
+    async def check(request: Request) -> None:
         caller: ApiKey | None = getattr(request.state, "caller", None)
-        keys.authorize(caller, action, target=f"{request.method} {request.url.path}")
+        if caller is None or may(caller.role, action):
+            return
+        target = f"{request.method} {request.url.path}"
+        await to_thread.run_sync(partial(keys.authorize, caller, action, target=target))
 
     return check
 

@@ -63,6 +63,8 @@ def serve(workspace: Workspace, *, host: str, port: int) -> None:
     its alert rules in the background every `[alerts] interval_s`."""
     import uvicorn
 
+    if workspace.settings.tracing.store_apart:
+        workspace.store_traces_apart()
     app = HeapFreezer(create_app(workspace))
     alerts = AlertLoop(workspace.alerts, workspace.settings.alerts.interval_s)
     gc.collect()

@@ -8,7 +8,8 @@ transaction; the spans hold ids, versions, scores, counts and timings, never the
 retrieved chunks. After each batch is written, the same traces go to the log's sinks
 (`TraceSink`, for example OpenTelemetry export), still on the writer thread; a sink that fails
 is logged and counted (`export_failed`), never raised. Opening a log stores what the journals
-of killed processes hold (`recover`).
+of killed processes hold (`recover`). A gateway stores its traces in a second process instead,
+at idle priority (`store_apart`, `steerwise.traces.storer`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from steerwise.store.batching import BatchWriter, yielding
 from steerwise.store.records import Transaction, dump_record
 from steerwise.traces.journal import ROTATE_AFTER, TraceJournal, claimed_orphans, journal_lines
 from steerwise.traces.sinks import TraceSink
+from steerwise.traces.storer import TraceStorer
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +67,60 @@ def scrubbed(trace: Trace) -> Trace:
     return replace(trace, input=found, output=scrub(trace.output))
 
 
+def store_journaled(store: Store, sinks: Sequence[TraceSink], lines: Sequence[bytes]) -> bool:
+    """Store journal lines (scrubbed traces' JSON) in one transaction with their facts, then
+    hand the traces to `sinks`; False when the transaction failed (logged). The storer
+    process's work (`steerwise.traces.storer`)."""
+    items = [item for item in map(_journaled, lines) if item is not None]
+    try:
+        with store.write() as tx:
+            written = _write_missing(tx, items)
+    except Exception:
+        log.exception("steerwise-traces: could not store %d traces", len(items))
+        return False
+    export(sinks, [item.trace for item in written])
+    return True
+
+
+def _write_missing(tx: Transaction, items: Sequence[_Queued]) -> list[_Queued]:
+    """Write the traces the store does not hold yet (a restarted gateway's recovery may
+    have stored some of a killed one's journal first); those written."""
+    stored = set(tx.traces.existing([item.trace.id for item in items]))
+    missing = [item for item in items if item.trace.id not in stored]
+    if missing:
+        _write(tx, missing)
+    return missing
+
+
+def export(sinks: Sequence[TraceSink], traces: Sequence[Trace]) -> int:
+    """Hand stored traces to each sink; how many exports failed (logged, never raised:
+    export is best effort, never the store's or a request's failure)."""
+    failed = 0
+    for sink in sinks if traces else ():
+        try:
+            sink.export(traces)
+        except Exception:
+            failed += len(traces)
+            log.exception("steerwise-traces: the sink %r failed on %d traces", sink, len(traces))
+    return failed
+
+
+def _journaled(line: bytes) -> _Queued | None:
+    """A journal line as a queued trace, or None for a line cut short by a kill."""
+    try:
+        data = json.loads(line)
+        return _Queued(trace_from_dict(data), data, line.decode())
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
 def trace_from_json(body: str) -> Trace:
     """A trace as stored."""
-    data = json.loads(body)
+    return trace_from_dict(json.loads(body))
+
+
+def trace_from_dict(data: dict[str, Any]) -> Trace:
+    """A trace from its stored JSON, parsed."""
     return Trace(
         id=data["id"],
         created_at=data["created_at"],
@@ -101,22 +154,87 @@ class TraceLog(BatchWriter[_Queued]):
         self._rotate_after = rotate_after
         self._journal: TraceJournal | None = None
         self._journal_lock = threading.Lock()
+        self._storer: TraceStorer | None = None
         self.recovered = self.recover() if journal is not None else 0
 
     def record(self, trace: Trace) -> None:
-        """Scrub `trace`, journal it and queue it for storage; returns without waiting for
-        the store."""
+        """Scrub `trace`, journal it and queue it for storage (or send it to the storer
+        process); returns without waiting for the store."""
         clean = scrubbed(trace)
         if self._journal_parent is None:
             self.put(_Queued(clean))
             return
         body = clean.to_dict()
         encoded = dump_record(body)
+        line = encoded.encode()
         with self._journal_lock:  # journaled and queued together: see _rotate_when_idle
             if self._journal is None:
                 self._journal = TraceJournal(self._journal_parent)
-            self._journal.append(encoded.encode())
-            self.put(_Queued(clean, body, encoded))
+            self._journal.append(line)
+            if self._storer is None:
+                self.put(_Queued(clean, body, encoded))
+            else:
+                self._send(self._storer, line)
+
+    def store_apart(self, root: Path, store_url: str) -> None:
+        """From now on, store traces in a storer process at idle priority (`traces.storer`:
+        the serving process then does no storing of its own) that sends them to the sinks
+        `[tracing]` configures in `root`'s settings; this log's own sinks are closed. Needs
+        the journal, which stays the hand-over that a killed process cannot lose."""
+        if self._journal_parent is None:
+            raise ValueError("storing traces apart needs the journal")
+        self.flush()
+        self._close_sinks()
+        with self._journal_lock:
+            self._storer = TraceStorer(
+                root, store_url, on_acknowledged=self._rotate_when_idle, on_gone=self._storer_gone
+            )
+
+    @property
+    def storer_pid(self) -> int | None:
+        """The storer process's id while one stores this log's traces."""
+        storer = self._storer
+        return None if storer is None else storer.pid
+
+    @property
+    def backlog(self) -> int:
+        """Traces recorded and not yet stored (queued, or sent to the storer)."""
+        storer = self._storer
+        return super().backlog + (0 if storer is None else storer.pending)
+
+    def flush(self, timeout_s: float = 10.0) -> bool:
+        """Wait until every trace recorded so far is stored (or failed); False on timeout."""
+        storer = self._storer
+        if storer is not None and not storer.wait(timeout_s):
+            return False
+        return super().flush(timeout_s)
+
+    def _send(self, storer: TraceStorer, line: bytes) -> None:
+        """Hand a journaled line to the storer (the journal lock is held); when it is gone,
+        the journal's unstored lines, this one included, are stored here."""
+        try:
+            storer.send(line)
+        except OSError:
+            self._take_back()
+
+    def _storer_gone(self) -> None:
+        """The storer exited: if it was not closed, take its work back."""
+        with self._journal_lock:
+            self._take_back()
+
+    def _take_back(self) -> None:
+        """Back to the writer thread after the storer died (the journal lock is held):
+        store what the journal holds and the store does not."""
+        storer, self._storer = self._storer, None
+        if storer is None or self._journal is None:
+            return
+        log.error("steerwise-traces: the storer process stopped; storing traces here")
+        self.failed += storer.failed
+        try:
+            self._store_journal(self._journal.folder)
+        except Exception:  # the journal keeps them for the next start
+            self.failed += storer.pending
+            log.exception("steerwise-traces: could not store the journal's traces")
 
     def recover(self) -> int:
         """Store the traces that killed processes journaled but did not store (those stored
@@ -133,32 +251,37 @@ class TraceLog(BatchWriter[_Queued]):
 
     def _store_journal(self, folder: Path) -> int:
         found: dict[str, _Queued] = {}
-        for line in journal_lines(folder):
-            try:
-                trace = trace_from_json(line.decode())
-            except (ValueError, KeyError, TypeError):  # a line cut short by the kill
-                continue
-            found[trace.id] = _Queued(trace)
+        for item in map(_journaled, journal_lines(folder)):
+            if item is not None:
+                found[item.trace.id] = item
         with self._store.write() as tx:
-            stored = set(tx.traces.existing(list(found)))
-            missing = [item for trace_id, item in found.items() if trace_id not in stored]
-            if missing:
-                _write(tx, missing)
-        return len(missing)
+            return len(_write_missing(tx, list(found.values())))
 
     def add_sink(self, sink: TraceSink) -> None:
         """Hand every trace written from now on to `sink` as well; `close` closes it."""
         self._sinks = (*self._sinks, sink)
 
     def close(self, timeout_s: float = 10.0) -> None:
-        """Write what is queued, stop the thread, close the journal (deleted when everything
-        was stored), then close the sinks."""
+        """Write what is queued (the storer stores what it was sent and stops), stop the
+        thread, close the journal (deleted when everything was stored), then the sinks."""
+        with self._journal_lock:
+            storer, self._storer = self._storer, None
+        unstored = 0
+        if storer is not None:
+            storer.close(timeout_s)
+            self.failed += storer.failed
+            unstored = storer.pending
         super().close(timeout_s)
         with self._journal_lock:
             if self._journal is not None:
-                self._journal.close(everything_stored=self.failed == 0 and not self.backlog)
+                stored = self.failed == 0 and not unstored and not self.backlog
+                self._journal.close(everything_stored=stored)
                 self._journal = None
-        for sink in self._sinks:
+        self._close_sinks()
+
+    def _close_sinks(self) -> None:
+        sinks, self._sinks = self._sinks, ()
+        for sink in sinks:
             try:
                 sink.close()
             except Exception:  # one sink must not keep the others (or the store) open
@@ -169,16 +292,11 @@ class TraceLog(BatchWriter[_Queued]):
         super()._write_batch(batch)
         self._rotate_when_idle()
         traces = [item.trace for item in batch] if self._sinks else []
-        for sink in self._sinks:
-            try:
-                sink.export(traces)
-            except Exception:  # export is best effort: never the store's or a request's failure
-                self.export_failed += len(batch)
-                log.exception("steerwise-traces: the sink %r failed on %d traces", sink, len(batch))
+        self.export_failed += export(self._sinks, traces)
 
     def _rotate_when_idle(self) -> None:
         """Drop the journal's stored lines once it holds `rotate_after`: when nothing waits
-        in the queue, every line journaled is stored. Never after a failed batch (its traces
+        to be stored, every line journaled is stored. Never after a failed batch (its traces
         live only in the journal until the next start stores them), and never waiting for a
         `record` in progress (one blocked on a full queue would wait for this thread). Only
         the switch to a new segment holds the lock that `record` takes; the old segments
@@ -186,16 +304,25 @@ class TraceLog(BatchWriter[_Queued]):
         journal = self._journal
         if journal is None or journal.unrotated < self._rotate_after:
             return
-        if self.failed or self._queue.qsize() or not self._journal_lock.acquire(blocking=False):
+        if self._failures() or self._waiting() or not self._journal_lock.acquire(blocking=False):
             return
         try:
-            rotated = self._journal is journal and not self._queue.qsize()
+            rotated = self._journal is journal and not self._waiting()
             if rotated:
                 journal.rotate()
         finally:
             self._journal_lock.release()
         if rotated:
             journal.delete_rotated()
+
+    def _failures(self) -> int:
+        storer = self._storer
+        return self.failed + (0 if storer is None else storer.failed)
+
+    def _waiting(self) -> int:
+        """Traces neither stored nor being stored by the writer thread's current batch."""
+        storer = self._storer
+        return self._queue.qsize() + (0 if storer is None else storer.pending)
 
     def items(
         self,

@@ -1,0 +1,236 @@
+"""The trace storer: a second process that stores a gateway's traces, at idle priority.
+
+On a machine with few cores, a trace writer inside the serving process takes CPU in bursts
+(a batch of traces every few tens of milliseconds) just when a request needs it: measured on
+two cores, it tripled the gateway's 99th-percentile latency. A thread cannot be kept out of
+the way (at low priority it is descheduled while it holds the interpreter's lock, and the
+requests wait for that instead), but a process can: this one runs at the kernel's idle
+priority (`SCHED_IDLE`, else nice 19) and gets a core only when nothing else wants it.
+
+The serving process (`TraceLog.store_apart`) starts it and, after journaling each scrubbed
+trace, writes the same JSON line to its standard input (a pipe: when the storer falls
+behind, the pipe fills and requests wait, as with the in-process writer's bounded queue).
+The storer gathers lines into batches (up to `MAX_BATCH`, for at most `GATHER_S`), stores
+each in one transaction with its facts (`traces.log.store_traces`), hands the batch to the
+sinks `[tracing]` configures, and answers `stored N` or `failed N` on its standard output.
+When its input closes it stores what is left and exits. If it dies, the serving process
+stores its journal's unstored lines itself and goes on with its own writer thread.
+
+The storer's program is `main` (its argument: the workspace's folder; the store's URL comes
+in `STEERWISE_DATABASE_URL`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, BinaryIO
+
+from steerwise.core import environment
+from steerwise.traces.sinks import TraceSink
+
+MAX_BATCH = 256
+GATHER_S = 0.02
+PIPE_BYTES = 1 << 20
+"""The pipe's capacity asked for (Linux; about 500 traces), so that the storer can fall
+behind for a moment without holding up requests."""
+READ_BYTES = 1 << 16
+"""Bytes asked of the pipe per read: under the allocator's mmap threshold, so that a read
+does not map and unmap a buffer of its own."""
+STOPPED_AFTER_S = 10.0
+_CHILD = "import sys; from steerwise.traces.storer import main; sys.exit(main(sys.argv[1:]))"
+log = logging.getLogger(__name__)
+
+
+class TraceStorer:
+    """The serving process's end of a storer process (module docstring).
+
+    `send` is called with the trace log's journal lock held, so lines arrive whole and in
+    journal order; `on_acknowledged` runs on the thread that reads the storer's answers after
+    each batch, `on_gone` once when the storer exits."""
+
+    def __init__(
+        self,
+        root: Path,
+        store_url: str,
+        *,
+        on_acknowledged: Callable[[], None],
+        on_gone: Callable[[], None],
+    ) -> None:
+        environ = {**os.environ, environment.DATABASE_URL.name: store_url}
+        command = [sys.executable, "-c", _CHILD, str(root)]
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environ
+        )
+        lower_priority(self._process.pid)
+        self._input = self._process.stdin
+        self._on_acknowledged = on_acknowledged
+        self._on_gone = on_gone
+        _grow(self._input)
+        self.sent = 0
+        self.stored = 0
+        self.failed = 0
+        self.alive = True
+        self._answered = threading.Condition()
+        self._reader = threading.Thread(
+            target=self._read_answers, name="steerwise-traces-storer", daemon=True
+        )
+        self._reader.start()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    @property
+    def pending(self) -> int:
+        """Lines sent and not yet answered for."""
+        return self.sent - self.stored - self.failed
+
+    def send(self, line: bytes) -> None:
+        """Hand one JSON line to the storer; blocks while its pipe is full. An OSError
+        (BrokenPipeError) means it is gone."""
+        assert self._input is not None
+        data = memoryview(line + b"\n")
+        while data:
+            data = data[os.write(self._input.fileno(), data) :]
+        self.sent += 1
+
+    def wait(self, timeout_s: float) -> bool:
+        """Wait until every line sent so far is answered for (or the storer is gone)."""
+        target = self.sent
+        with self._answered:
+            return self._answered.wait_for(
+                lambda: not self.alive or self.stored + self.failed >= target, timeout_s
+            )
+
+    def close(self, timeout_s: float = STOPPED_AFTER_S) -> None:
+        """Close its input (it stores what is left and exits); killed after `timeout_s`."""
+        if self._input is not None and not self._input.closed:
+            self._input.close()
+        try:
+            self._process.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            log.error("steerwise-traces: the storer did not stop in %.0f s; killed", timeout_s)
+            self._process.kill()
+            self._process.wait()
+        self._reader.join(timeout_s)
+
+    def _read_answers(self) -> None:
+        assert self._process.stdout is not None
+        for answer in self._process.stdout:
+            kind, _, count = answer.decode("ascii", "replace").partition(" ")
+            with self._answered:
+                if kind == "stored":
+                    self.stored += int(count)
+                else:
+                    self.failed += int(count)
+            self._on_acknowledged()  # before waiters wake: a flush sees the journal rotated
+            with self._answered:
+                self._answered.notify_all()
+        with self._answered:
+            self.alive = False
+            self._answered.notify_all()
+        self._on_gone()
+
+
+def _grow(pipe: IO[bytes] | None) -> None:
+    setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if pipe is None or setting is None:
+        return
+    with contextlib.suppress(OSError):  # above the system's limit (fs.pipe-max-size)
+        fcntl.fcntl(pipe.fileno(), setting, PIPE_BYTES)
+
+
+# ---- the storer process -------------------------------------------------------------------
+
+
+def lower_priority(pid: int) -> None:
+    """Run process `pid` at the kernel's idle priority (Linux), else at the lowest nice
+    level (threads it starts later inherit it)."""
+    try:
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, pid, 19)
+
+
+class LineBatches:
+    """Whole lines read from a file descriptor, in batches: the first line waited for, then
+    what else arrives within `gather_s`, up to `max_lines`."""
+
+    def __init__(self, source: int, *, max_lines: int = MAX_BATCH, gather_s: float = GATHER_S):
+        self._source = source
+        self._max_lines = max_lines
+        self._gather_s = gather_s
+        self._partial = b""
+        self._lines: list[bytes] = []
+        self.ended = False
+
+    def next(self) -> list[bytes]:
+        """The next batch; empty once the input has ended and every line was returned."""
+        deadline: float | None = None
+        while len(self._lines) < self._max_lines and not self.ended:
+            if self._lines and deadline is None:
+                deadline = time.monotonic() + self._gather_s
+            wait = None if deadline is None else deadline - time.monotonic()
+            if wait is not None and wait <= 0:
+                break
+            if select.select([self._source], [], [], wait)[0]:
+                self._read()
+        batch, self._lines = self._lines[: self._max_lines], self._lines[self._max_lines :]
+        return batch
+
+    def _read(self) -> None:
+        chunk = os.read(self._source, READ_BYTES)
+        if not chunk:
+            self.ended = True
+            return
+        *whole, self._partial = (self._partial + chunk).split(b"\n")
+        self._lines += [line for line in whole if line.strip()]
+
+
+def run(
+    batches: LineBatches,
+    answers: BinaryIO,
+    store_batch: Callable[[Sequence[bytes]], bool],
+) -> None:
+    """Store batches until the input ends, answering `stored N` / `failed N` for each."""
+    while batch := batches.next():
+        kind = "stored" if store_batch(batch) else "failed"
+        answers.write(f"{kind} {len(batch)}\n".encode("ascii"))
+        answers.flush()
+
+
+def main(argv: Sequence[str]) -> int:
+    from steerwise.settings import CONFIG_FILE, load_settings
+    from steerwise.store import open_store
+    from steerwise.traces.log import store_journaled
+    from steerwise.traces.sinks import configured_sinks
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    for stop in (signal.SIGINT, signal.SIGTERM):  # sent to the gateway's whole group: the
+        signal.signal(stop, signal.SIG_IGN)  # storer stops when its input closes, not before
+    root = Path(argv[0])
+    url = environment.DATABASE_URL.get()
+    if url is None:
+        log.error("steerwise-traces: the storer needs %s", environment.DATABASE_URL.name)
+        return 2
+    store = open_store(url)
+    sinks: list[TraceSink] = configured_sinks(load_settings(root / CONFIG_FILE).tracing)
+    try:
+        batches = LineBatches(sys.stdin.fileno())
+        run(batches, sys.stdout.buffer, lambda lines: store_journaled(store, sinks, lines))
+    finally:
+        for sink in sinks:
+            sink.close()
+        store.close()
+    return 0

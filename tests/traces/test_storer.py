@@ -1,0 +1,131 @@
+"""The trace storer process: a gateway's traces stored by a second process at idle priority,
+with the same rows (facts, roll-ups) as the in-process writer, nothing lost when it dies or
+when the log closes, and the journal rotated as it stores."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from steerwise import Workspace
+from steerwise.settings import STATE_DIR
+from steerwise.traces.log import TraceLog, store_journaled
+from steerwise.traces.storer import LineBatches
+from tests.monitor.builders import NOW, make_trace
+
+EMAIL = "sam.taylor@example.co.uk"
+LATER = NOW + timedelta(minutes=1)
+
+
+def scheduling_policy(pid: int) -> int:
+    return os.sched_getscheduler(pid)
+
+
+def test_a_storer_process_stores_the_traces_at_idle_priority(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    with Workspace.init(root) as ws:
+        ws.store_traces_apart()
+        pid = ws.traces.storer_pid
+        assert pid is not None and pid != os.getpid()
+        assert scheduling_policy(pid) == os.SCHED_IDLE
+        for number in range(300):
+            asked = f"Write to {EMAIL} about order {number}"
+            ws.traces.record(make_trace(number, at=NOW, latency_ms=10, model_ms=5, question=asked))
+        assert ws.traces.flush()
+        assert ws.traces.backlog == 0
+        stored = ws.traces.items(limit=1000)
+        metrics = ws.monitor.metrics("bot@production", window="1d", until=LATER)
+    assert sorted(trace.id for trace in stored) == [f"trace-{n:05d}" for n in range(300)]
+    assert all(EMAIL not in trace.input["question"] for trace in stored)  # scrubbed first
+    assert "[EMAIL_" in stored[0].input["question"]
+    assert metrics.requests == 300  # facts and roll-ups stored with the traces
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)  # closing the workspace stopped it
+    assert list((root / STATE_DIR / "journal").iterdir()) == []  # everything stored
+
+
+def test_when_the_storer_dies_the_log_stores_its_traces_itself(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.store_traces_apart()
+        pid = ws.traces.storer_pid
+        assert pid is not None
+        for number in range(100):
+            ws.traces.record(make_trace(number, at=NOW, latency_ms=10, model_ms=5))
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while ws.traces.storer_pid is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ws.traces.storer_pid is None  # taken back
+        for number in range(100, 150):  # recorded after: the writer thread stores them
+            ws.traces.record(make_trace(number, at=NOW, latency_ms=10, model_ms=5))
+        assert ws.traces.flush()
+        stored = sorted(trace.id for trace in ws.traces.items(limit=1000))
+    assert stored == [f"trace-{n:05d}" for n in range(150)]
+
+
+def test_closing_waits_for_the_storer_to_store_what_it_was_sent(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    with Workspace.init(root) as ws:
+        ws.store_traces_apart()
+        for number in range(500):
+            ws.traces.record(make_trace(number, at=NOW, latency_ms=10, model_ms=5))
+    with Workspace.open(root) as ws:
+        assert ws.traces.recovered == 0  # nothing left for the next start
+        assert len(ws.traces.items(limit=1000)) == 500
+
+
+def test_the_storer_rotates_the_journal_as_it_stores(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        folder = tmp_path / "journal"
+        log = TraceLog(ws.store, journal=folder, rotate_after=3)
+        try:
+            log.store_apart(ws.root, ws.store_url)
+            for number in range(4):
+                log.record(make_trace(number, at=NOW, latency_ms=10, model_ms=5))
+                assert log.flush()  # one line at a time, each stored before the next
+            segments = sorted(next(folder.iterdir()).glob("segment-*.jsonl"))
+            assert [len(path.read_bytes().splitlines()) for path in segments] == [1]
+        finally:
+            log.close()
+
+
+def test_storing_apart_needs_the_journal(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        log = TraceLog(ws.store)
+        with pytest.raises(ValueError, match="journal"):
+            log.store_apart(ws.root, ws.store_url)
+
+
+def test_line_batches_wait_for_the_first_line_then_gather_whole_lines(tmp_path: Path) -> None:
+    read, write = os.pipe()
+    batches = LineBatches(read, max_lines=3, gather_s=0.05)
+    os.write(write, b'{"a": 1}\n{"b"')
+    os.write(write, b': 2}\n\n{"c": 3}\n{"d": 4}\n')
+    assert batches.next() == [b'{"a": 1}', b'{"b": 2}', b'{"c": 3}']  # up to max_lines
+    started = time.monotonic()
+    assert batches.next() == [b'{"d": 4}']  # then what came within the gathering time
+    assert time.monotonic() - started >= 0.04
+    os.write(write, b'{"e": 5}')  # no newline yet: not a line
+    os.close(write)
+    assert batches.next() == []  # ended: a line cut short is dropped
+    assert batches.ended
+    os.close(read)
+
+
+def test_the_storer_skips_traces_already_stored(tmp_path: Path) -> None:
+    first, second = (make_trace(n, at=NOW, latency_ms=10, model_ms=5) for n in range(2))
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.traces.record(first)  # say, stored by a restarted gateway's recovery
+        assert ws.traces.flush()
+        lines = [json.dumps(trace.to_dict()).encode() for trace in (first, second)]
+        assert store_journaled(ws.store, [], [*lines, b'{"id": "cut sh'])
+        stored = sorted(trace.id for trace in ws.traces.items())
+        metrics = ws.monitor.metrics("bot@production", window="1d", until=LATER)
+    assert stored == ["trace-00000", "trace-00001"]
+    assert metrics.requests == 2  # not counted twice
