@@ -129,3 +129,10 @@ def test_the_storer_skips_traces_already_stored(tmp_path: Path) -> None:
         metrics = ws.monitor.metrics("bot@production", window="1d", until=LATER)
     assert stored == ["trace-00000", "trace-00001"]
     assert metrics.requests == 2  # not counted twice
+
+
+def test_a_log_that_stores_apart_takes_no_sink_of_its_own(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.store_traces_apart()
+        with pytest.raises(ValueError, match=r"\[tracing\]"):
+            ws.traces.add_sink(lambda traces: None)  # type: ignore[arg-type]

@@ -184,11 +184,18 @@ class TraceLog(BatchWriter[_Queued]):
         if self._journal_parent is None:
             raise ValueError("storing traces apart needs the journal")
         self.flush()
-        self._close_sinks()
         with self._journal_lock:
-            self._storer = TraceStorer(
-                root, store_url, on_acknowledged=self._rotate_when_idle, on_gone=self._storer_gone
-            )
+            try:
+                self._storer = TraceStorer(
+                    root,
+                    store_url,
+                    on_acknowledged=self._rotate_when_idle,
+                    on_gone=self._storer_gone,
+                )
+            except OSError:  # no process to start: the writer thread goes on
+                log.exception("steerwise-traces: could not start the storer process")
+                return
+        self._close_sinks()
 
     @property
     def storer_pid(self) -> int | None:
@@ -258,7 +265,10 @@ class TraceLog(BatchWriter[_Queued]):
             return len(_write_missing(tx, list(found.values())))
 
     def add_sink(self, sink: TraceSink) -> None:
-        """Hand every trace written from now on to `sink` as well; `close` closes it."""
+        """Hand every trace written from now on to `sink` as well; `close` closes it. Not
+        for a log that stores apart: its storer exports to the sinks `[tracing]` names."""
+        if self._storer is not None:
+            raise ValueError("traces are stored apart: their storer exports what [tracing] says")
         self._sinks = (*self._sinks, sink)
 
     def close(self, timeout_s: float = 10.0) -> None:
