@@ -15,7 +15,7 @@ import pytest
 
 from steerwise import Workspace
 from steerwise.settings import STATE_DIR
-from steerwise.traces.log import TraceLog, store_journaled
+from steerwise.traces.log import STARVED_AFTER_S, TraceLog, store_journaled
 from steerwise.traces.storer import LineBatches
 from tests.monitor.builders import NOW, make_trace
 
@@ -136,3 +136,25 @@ def test_a_log_that_stores_apart_takes_no_sink_of_its_own(tmp_path: Path) -> Non
         ws.store_traces_apart()
         with pytest.raises(ValueError, match=r"\[tracing\]"):
             ws.traces.add_sink(lambda traces: None)  # type: ignore[arg-type]
+
+
+def test_a_starved_storer_s_traces_are_stored_by_the_gateway_itself(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.store_traces_apart()
+        pid = ws.traces.storer_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # as if other processes kept every core busy
+        try:
+            for number in range(20):
+                ws.traces.record(make_trace(number, at=NOW, latency_ms=10, model_ms=5))
+            started = time.monotonic()
+            assert ws.traces.flush(timeout_s=10)
+            assert time.monotonic() - started < 5 * STARVED_AFTER_S
+            assert len(ws.traces.items(limit=100)) == 20
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        ws.traces.record(make_trace(20, at=NOW, latency_ms=10, model_ms=5))
+        assert ws.traces.flush()
+        assert ws.traces.storer_pid == pid  # it goes on once it gets a core again
+        metrics = ws.monitor.metrics("bot@production", window="1d", until=LATER)
+    assert metrics.requests == 21  # what it stored late was skipped, not counted twice

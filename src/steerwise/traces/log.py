@@ -35,6 +35,9 @@ from steerwise.traces.sinks import TraceSink
 from steerwise.traces.storer import TraceStorer
 
 log = logging.getLogger(__name__)
+STARVED_AFTER_S = 0.5
+"""How long the storer process may hold traces without answering before the gateway stores
+them itself (`TraceLog._watch`)."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ class TraceLog(BatchWriter[_Queued]):
         self._journal: TraceJournal | None = None
         self._journal_lock = threading.Lock()
         self._storer: TraceStorer | None = None
+        self._watching = threading.Event()
         self.recovered = self.recover() if journal is not None else 0
 
     def record(self, trace: Trace) -> None:
@@ -196,6 +200,30 @@ class TraceLog(BatchWriter[_Queued]):
                 log.exception("steerwise-traces: could not start the storer process")
                 return
         self._close_sinks()
+        watch = threading.Thread(
+            target=self._watch, args=(self._storer,), name="steerwise-traces-watch", daemon=True
+        )
+        watch.start()
+
+    def _watch(self, storer: TraceStorer) -> None:
+        """While `storer` serves this log: when it starves (it holds traces and has not
+        answered for `STARVED_AFTER_S`, because other processes keep every core busy), store
+        what the journal holds and the store lacks here, at the gateway's own priority, so
+        that stored traces lag by about that much at most."""
+        while not self._watching.wait(STARVED_AFTER_S / 4) and self._storer is storer:
+            if storer.starved_for() >= STARVED_AFTER_S:
+                self._store_while_starved(storer)
+
+    def _store_while_starved(self, storer: TraceStorer) -> None:
+        journal, lines = self._journal, storer.sent  # every line sent is journaled already
+        if journal is None:
+            return
+        try:
+            self._store_journal(journal.folder)
+        except Exception:  # rotated meanwhile, or the store failed: the next look retries
+            log.exception("steerwise-traces: could not store for the starved storer")
+            return
+        storer.cover(lines)
 
     @property
     def storer_pid(self) -> int | None:
@@ -276,6 +304,7 @@ class TraceLog(BatchWriter[_Queued]):
         thread, close the journal (deleted when everything was stored), then the sinks."""
         with self._journal_lock:
             storer, self._storer = self._storer, None
+        self._watching.set()
         unstored = 0
         if storer is not None:
             storer.close(timeout_s)

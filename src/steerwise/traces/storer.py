@@ -80,7 +80,10 @@ class TraceStorer:
         self.sent = 0
         self.stored = 0
         self.failed = 0
+        self.covered = 0
+        """Lines (from the first) that the gateway stored itself while this storer starved."""
         self.alive = True
+        self._quiet_since = time.monotonic()
         self._answered = threading.Condition()
         self._reader = threading.Thread(
             target=self._read_answers, name="steerwise-traces-storer", daemon=True
@@ -93,13 +96,27 @@ class TraceStorer:
 
     @property
     def pending(self) -> int:
-        """Lines sent and not yet answered for."""
-        return self.sent - self.stored - self.failed
+        """Lines sent and neither answered for nor stored by the gateway (`cover`)."""
+        return self.sent - max(self.stored + self.failed, self.covered)
+
+    def starved_for(self) -> float:
+        """Seconds the storer has held lines without answering for any (0 when it holds
+        none): at idle priority it gets no core while other processes keep them all busy."""
+        return time.monotonic() - self._quiet_since if self.pending else 0.0
+
+    def cover(self, lines: int) -> None:
+        """The first `lines` sent are stored (by the gateway): waiters need not wait for the
+        storer's answers for them (it skips them when it gets a core again)."""
+        with self._answered:
+            self.covered = max(self.covered, lines)
+            self._answered.notify_all()
 
     def send(self, line: bytes) -> None:
         """Hand one JSON line to the storer; blocks while its pipe is full. An OSError
         (BrokenPipeError) means it is gone."""
         assert self._input is not None
+        if not self.pending:
+            self._quiet_since = time.monotonic()
         data = memoryview(line + b"\n")
         while data:
             data = data[os.write(self._input.fileno(), data) :]
@@ -110,7 +127,7 @@ class TraceStorer:
         target = self.sent
         with self._answered:
             return self._answered.wait_for(
-                lambda: not self.alive or self.stored + self.failed >= target, timeout_s
+                lambda: not self.alive or self.sent - self.pending >= target, timeout_s
             )
 
     def close(self, timeout_s: float = STOPPED_AFTER_S) -> None:
@@ -134,6 +151,7 @@ class TraceStorer:
                     self.stored += int(count)
                 else:
                     self.failed += int(count)
+                self._quiet_since = time.monotonic()
             self._on_acknowledged()  # before waiters wake: a flush sees the journal rotated
             with self._answered:
                 self._answered.notify_all()
