@@ -15,8 +15,8 @@ import pytest
 
 from steerwise import Workspace
 from steerwise.settings import STATE_DIR
-from steerwise.traces.log import STARVED_AFTER_S, TraceLog, store_journaled
-from steerwise.traces.storer import LineBatches
+from steerwise.traces.log import TraceLog, store_journaled
+from steerwise.traces.storer import STARVED_AFTER_S, LineBatches
 from tests.monitor.builders import NOW, make_trace
 
 EMAIL = "sam.taylor@example.co.uk"
@@ -158,3 +158,23 @@ def test_a_starved_storer_s_traces_are_stored_by_the_gateway_itself(tmp_path: Pa
         assert ws.traces.storer_pid == pid  # it goes on once it gets a core again
         metrics = ws.monitor.metrics("bot@production", window="1d", until=LATER)
     assert metrics.requests == 21  # what it stored late was skipped, not counted twice
+
+
+def test_a_starved_storer_never_holds_up_recording(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.store_traces_apart()
+        pid = ws.traces.storer_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)  # its pipe fills, then the writer thread takes over
+        try:
+            started = time.monotonic()
+            for number in range(3000):  # about 4 MB of traces: more than the pipe holds
+                ws.traces.record(make_trace(number, at=NOW, latency_ms=10, model_ms=5))
+            assert time.monotonic() - started < 30
+            assert ws.traces.flush(timeout_s=30)
+            assert len(ws.traces.items(limit=5000)) == 3000
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert ws.traces.flush(timeout_s=30)
+        metrics = ws.monitor.metrics("bot@production", window="1d", until=LATER)
+    assert metrics.requests == 3000  # each stored once, whoever stored it

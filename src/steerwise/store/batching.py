@@ -23,7 +23,7 @@ Item = TypeVar("Item")
 MAX_QUEUED = 5_000
 """Rows that may wait; then `put` blocks, so that a writer that falls behind (a stuck store,
 or more requests than it can store) slows the callers down instead of filling memory."""
-WriteBatch = Callable[[Transaction, Sequence[Item]], None]
+WriteBatch = Callable[[Transaction, Sequence[Item]], object]
 _STOP = object()
 _LOOKS = 4  # times a writer looks at its queue while it gathers a batch
 log = logging.getLogger(__name__)

@@ -32,12 +32,9 @@ from steerwise.store.batching import BatchWriter, yielding
 from steerwise.store.records import Transaction, dump_record
 from steerwise.traces.journal import ROTATE_AFTER, TraceJournal, claimed_orphans, journal_lines
 from steerwise.traces.sinks import TraceSink
-from steerwise.traces.storer import TraceStorer
+from steerwise.traces.storer import STARVED_AFTER_S, TraceStorer
 
 log = logging.getLogger(__name__)
-STARVED_AFTER_S = 0.5
-"""How long the storer process may hold traces without answering before the gateway stores
-them itself (`TraceLog._watch`)."""
 
 
 @dataclass(frozen=True)
@@ -150,7 +147,7 @@ class TraceLog(BatchWriter[_Queued]):
         journal: Path | None = None,
         rotate_after: int = ROTATE_AFTER,
     ) -> None:
-        super().__init__(store, _write, name="steerwise-traces")
+        super().__init__(store, _write_missing, name="steerwise-traces")
         self._sinks = tuple(sinks)
         self.export_failed = 0
         self._journal_parent = journal
@@ -175,10 +172,8 @@ class TraceLog(BatchWriter[_Queued]):
             if self._journal is None:
                 self._journal = TraceJournal(self._journal_parent)
             self._journal.append(line)
-            if self._storer is None:
+            if self._storer is None or not self._send(self._storer, line):
                 self.put(_Queued(clean, body, encoded))
-            else:
-                self._send(self._storer, line)
 
     def store_apart(self, root: Path, store_url: str) -> None:
         """From now on, store traces in a storer process at idle priority (`traces.storer`:
@@ -244,13 +239,16 @@ class TraceLog(BatchWriter[_Queued]):
             return False
         return super().flush(timeout_s)
 
-    def _send(self, storer: TraceStorer, line: bytes) -> None:
-        """Hand a journaled line to the storer (the journal lock is held); when it is gone,
-        the journal's unstored lines, this one included, are stored here."""
+    def _send(self, storer: TraceStorer, line: bytes) -> bool:
+        """Hand a journaled line to the storer (the journal lock is held); False when the
+        caller is to queue it for the writer thread instead (the storer starves, or its pipe
+        is full). When the storer is gone, the journal's unstored lines, this one included,
+        are stored here."""
         try:
-            storer.send(line)
+            return storer.send(line)
         except OSError:
             self._take_back()
+            return True
 
     def _storer_gone(self) -> None:
         """The storer exited: if it was not closed, take its work back."""

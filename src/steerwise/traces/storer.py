@@ -30,6 +30,7 @@ import select
 import signal
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -48,6 +49,9 @@ READ_BYTES = 1 << 16
 """Bytes asked of the pipe per read: under the allocator's mmap threshold, so that a read
 does not map and unmap a buffer of its own."""
 STOPPED_AFTER_S = 10.0
+STARVED_AFTER_S = 0.5
+"""How long the storer may hold traces without answering before the gateway stores them
+itself (`TraceLog`), and sends it no more until it answers."""
 _CHILD = "import sys; from steerwise.traces.storer import main; sys.exit(main(sys.argv[1:]))"
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,7 @@ class TraceStorer:
         self._input = self._process.stdin
         self._on_acknowledged = on_acknowledged
         self._on_gone = on_gone
-        _grow(self._input)
+        self._capacity = _grow(self._input)
         self.sent = 0
         self.stored = 0
         self.failed = 0
@@ -111,16 +115,32 @@ class TraceStorer:
             self.covered = max(self.covered, lines)
             self._answered.notify_all()
 
-    def send(self, line: bytes) -> None:
-        """Hand one JSON line to the storer; blocks while its pipe is full. An OSError
-        (BrokenPipeError) means it is gone."""
+    def send(self, line: bytes) -> bool:
+        """Hand one JSON line to the storer; False (nothing sent) while it starves or its
+        pipe has no room for the line, so that the caller stores it another way instead of
+        waiting for a storer that gets no core. An OSError (BrokenPipeError): it is gone."""
         assert self._input is not None
+        if self.starved_for() >= STARVED_AFTER_S or not self._room_for(len(line) + 1):
+            return False
         if not self.pending:
             self._quiet_since = time.monotonic()
         data = memoryview(line + b"\n")
         while data:
             data = data[os.write(self._input.fileno(), data) :]
         self.sent += 1
+        return True
+
+    def _room_for(self, size: int) -> bool:
+        """Whether the pipe takes `size` more bytes without blocking (the one writer holds
+        the caller's lock, so the room cannot shrink meanwhile). Half the capacity counts:
+        the kernel fills the pipe's pages a write at a time, and a write that does not fit
+        in the last page's rest starts a new page (lines of just over 2 KB fill it half)."""
+        assert self._input is not None
+        try:
+            queued = fcntl.ioctl(self._input.fileno(), termios.FIONREAD, b"\0" * 4)
+        except OSError:  # cannot tell: send, and wait if it must
+            return True
+        return self._capacity // 2 - int.from_bytes(queued, sys.byteorder) >= size
 
     def wait(self, timeout_s: float) -> bool:
         """Wait until every line sent so far is answered for (or the storer is gone)."""
@@ -161,12 +181,15 @@ class TraceStorer:
         self._on_gone()
 
 
-def _grow(pipe: IO[bytes] | None) -> None:
-    setting = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
-    if pipe is None or setting is None:
-        return
+def _grow(pipe: IO[bytes] | None) -> int:
+    """Ask for a `PIPE_BYTES` pipe; the capacity it has (Linux tells; elsewhere the POSIX
+    minimum is assumed)."""
+    grow, size = getattr(fcntl, "F_SETPIPE_SZ", None), getattr(fcntl, "F_GETPIPE_SZ", None)
+    if pipe is None or grow is None or size is None:
+        return select.PIPE_BUF
     with contextlib.suppress(OSError):  # above the system's limit (fs.pipe-max-size)
-        fcntl.fcntl(pipe.fileno(), setting, PIPE_BYTES)
+        fcntl.fcntl(pipe.fileno(), grow, PIPE_BYTES)
+    return int(fcntl.fcntl(pipe.fileno(), size))
 
 
 # ---- the storer process -------------------------------------------------------------------
