@@ -219,6 +219,7 @@ class TraceLog(BatchWriter[_Queued]):
             log.exception("steerwise-traces: could not store for the starved storer")
             return
         storer.cover(lines)
+        self._rotate_when_idle()  # the journal read here must not grow while it starves
 
     @property
     def storer_pid(self) -> int | None:
@@ -305,6 +306,8 @@ class TraceLog(BatchWriter[_Queued]):
         self._watching.set()
         unstored = 0
         if storer is not None:
+            if not storer.finish(timeout_s):  # it gets no core: what it holds is stored here
+                self._store_while_starved(storer)
             storer.close(timeout_s)
             self.failed += storer.failed
             unstored = storer.pending

@@ -150,30 +150,38 @@ class TraceStorer:
                 lambda: not self.alive or self.sent - self.pending >= target, timeout_s
             )
 
-    def close(self, timeout_s: float = STOPPED_AFTER_S) -> None:
-        """Close its input (it stores what is left and exits); killed after `timeout_s`."""
+    def finish(self, timeout_s: float = STOPPED_AFTER_S) -> bool:
+        """Close its input and wait while it stores what it holds and exits; False when it
+        starves (or `timeout_s` passes) first: then the caller stores the rest."""
         if self._input is not None and not self._input.closed:
             self._input.close()
-        try:
-            self._process.wait(timeout_s)
-        except subprocess.TimeoutExpired:
-            log.error("steerwise-traces: the storer did not stop in %.0f s; killed", timeout_s)
+        deadline = time.monotonic() + timeout_s
+        while self._process.poll() is None:
+            if time.monotonic() >= deadline or self.starved_for() >= STARVED_AFTER_S:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def close(self, timeout_s: float = STOPPED_AFTER_S) -> None:
+        """Stop it (killed if `finish` did not see it exit) and read its last answers."""
+        if self._input is not None and not self._input.closed:
+            self._input.close()
+        if self._process.poll() is None:
             self._process.kill()
-            self._process.wait()
+        self._process.wait()
         self._reader.join(timeout_s)
 
     def _read_answers(self) -> None:
         assert self._process.stdout is not None
         for answer in self._process.stdout:
             kind, _, count = answer.decode("ascii", "replace").partition(" ")
-            with self._answered:
+            with self._answered:  # waiters see the new counts only with the journal rotated
                 if kind == "stored":
                     self.stored += int(count)
                 else:
                     self.failed += int(count)
                 self._quiet_since = time.monotonic()
-            self._on_acknowledged()  # before waiters wake: a flush sees the journal rotated
-            with self._answered:
+                self._on_acknowledged()
                 self._answered.notify_all()
         with self._answered:
             self.alive = False
