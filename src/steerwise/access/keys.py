@@ -114,10 +114,15 @@ class KeyRing:
             raise AuthenticationError("invalid or revoked API key")
         return key
 
+    @staticmethod
+    def allows(key: ApiKey | None, action: Action) -> bool:
+        """Whether `key` may take `action`; no key means keys are not enforced."""
+        return key is None or may(key.role, action)
+
     def authorize(self, key: ApiKey | None, action: Action, *, target: str) -> None:
         """Refuse (and audit the refusal) when `key`'s role may not take `action`; no key
         means keys are not enforced, and everything is allowed."""
-        if key is None or may(key.role, action):
+        if key is None or self.allows(key, action):
             return
         with self._store.write() as tx:
             entry = AuditEntry("access.denied", target, None, {"action": action, "role": key.role})

@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from steerwise.access import KeyRing
-from steerwise.core.access import Action, ApiKey, may
+from steerwise.core.access import Action, ApiKey
 from steerwise.core.actors import Actor
 from steerwise.core.errors import AuthenticationError
 from steerwise.server.metrics import Metrics
@@ -109,7 +109,7 @@ def permit(keys: KeyRing, action: Action) -> Callable[[Request], Awaitable[None]
 
     async def check(request: Request) -> None:
         caller: ApiKey | None = getattr(request.state, "caller", None)
-        if caller is None or may(caller.role, action):
+        if keys.allows(caller, action):
             return
         target = f"{request.method} {request.url.path}"
         await to_thread.run_sync(partial(keys.authorize, caller, action, target=target))

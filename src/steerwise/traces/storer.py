@@ -8,13 +8,14 @@ requests wait for that instead), but a process can: this one runs at the kernel'
 priority (`SCHED_IDLE`, else nice 19) and gets a core only when nothing else wants it.
 
 The serving process (`TraceLog.store_apart`) starts it and, after journaling each scrubbed
-trace, writes the same JSON line to its standard input (a pipe: when the storer falls
-behind, the pipe fills and requests wait, as with the in-process writer's bounded queue).
-The storer gathers lines into batches (up to `MAX_BATCH`, for at most `GATHER_S`), stores
-each in one transaction with its facts (`traces.log.store_traces`), hands the batch to the
-sinks `[tracing]` configures, and answers `stored N` or `failed N` on its standard output.
-When its input closes it stores what is left and exits. If it dies, the serving process
-stores its journal's unstored lines itself and goes on with its own writer thread.
+trace, writes the same JSON line to its standard input (a pipe). The storer gathers lines
+into batches (up to `MAX_BATCH`, for at most `GATHER_S`), stores each in one transaction with
+its facts (`traces.log.store_journaled`), hands the batch to the sinks `[tracing]`
+configures, and answers `stored N` or `failed N` on its standard output. When its input
+closes it stores what is left and exits. If it dies, the serving process stores its
+journal's unstored lines itself and goes on with its own writer thread; while it starves
+(`STARVED_AFTER_S` without an answer) or its pipe is half full, the serving process stores
+traces itself instead of waiting for it (`send` returns False, `cover`).
 
 The storer's program is `main` (its argument: the workspace's folder; the store's URL comes
 in `STEERWISE_DATABASE_URL`).
