@@ -102,6 +102,8 @@ def test_an_unknown_model_is_a_404_in_the_openai_format(client: openai.OpenAI) -
         (b"{not json", 400, "JSON"),
         (json.dumps({"model": "bot@production"}).encode(), 400, "messages"),
         (json.dumps({"model": "bot@production", "messages": "x"}).encode(), 400, "messages"),
+        (b"", 400, "JSON"),
+        (json.dumps({"model": "", "messages": [{"role": "user"}]}).encode(), 400, "model"),
     ],
 )
 def test_bad_bodies_get_clean_4xx(base_url: str, body: bytes, status: int, message: str) -> None:
@@ -115,6 +117,19 @@ def test_bad_bodies_get_clean_4xx(base_url: str, body: bytes, status: int, messa
     assert caught.value.code == status
     error = json.loads(caught.value.read())["error"]
     assert message in error["message"] and error["type"] == "invalid_request_error"
+
+
+def test_chat_completions_take_only_post(base_url: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(f"{base_url}/v1/chat/completions", timeout=30)
+    assert caught.value.code == 405 and caught.value.headers["Allow"] == "POST"
+    error = json.loads(caught.value.read())["error"]
+    assert error == {
+        "message": "Method Not Allowed",
+        "type": "invalid_request_error",
+        "param": None,
+        "code": None,
+    }
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(base_url: str) -> None:

@@ -101,20 +101,24 @@ class RefusalBudget:
 
 
 def permit(keys: KeyRing, action: Action) -> Callable[[Request], Awaitable[None]]:
-    """A route dependency: the caller's role must allow `action` (403 otherwise).
-
-    Asynchronous, so that an allowed request is checked on the event loop: FastAPI runs a
-    synchronous dependency on its thread pool, one more hand-over between threads per
-    request. Only a refusal, which writes to the audit log, goes to a worker thread."""
+    """A route dependency: the caller's role must allow `action` (403 otherwise)."""
 
     async def check(request: Request) -> None:
         caller: ApiKey | None = getattr(request.state, "caller", None)
-        if keys.allows(caller, action):
-            return
-        target = f"{request.method} {request.url.path}"
-        await to_thread.run_sync(partial(keys.authorize, caller, action, target=target))
+        await check_permission(keys, caller, action, f"{request.method} {request.url.path}")
 
     return check
+
+
+async def check_permission(
+    keys: KeyRing, caller: ApiKey | None, action: Action, target: str
+) -> None:
+    """Raise PermissionDeniedError (audited, against `target`) unless `caller` may take
+    `action`. Asynchronous, so that an allowed request is checked on the event loop rather
+    than handed to a worker thread; only a refusal, which writes to the audit log, is."""
+    if keys.allows(caller, action):
+        return
+    await to_thread.run_sync(partial(keys.authorize, caller, action, target=target))
 
 
 def _bearer(scope: Scope) -> str | None:
