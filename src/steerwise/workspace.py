@@ -71,6 +71,7 @@ from steerwise.settings import (
 from steerwise.store import Store, open_store
 from steerwise.traces import TraceLog
 from steerwise.traces.sinks import configured_sinks
+from steerwise.traces.storer import DECISIONS, FLAGS
 
 
 def default_actor() -> str:
@@ -507,10 +508,12 @@ class Workspace:
             AuditLog.record(tx, self.actor.name, entry)
 
     def store_traces_apart(self) -> None:
-        """Store this workspace's traces in a second process at idle priority from now on
-        (`TraceLog.store_apart`): what `steerwise serve` does unless `[tracing] store_apart`
-        is false."""
+        """Store this workspace's traces, guardrail decisions and flags in a second process
+        at idle priority from now on (`TraceLog.store_apart`): what `steerwise serve` does
+        unless `[tracing] store_apart` is false."""
         self.traces.store_apart(self.root, self.store_url)
+        self.policies.decisions.divert(DECISIONS, self.traces)
+        self.policies.flags.divert(FLAGS, self.traces)
 
     def close(self) -> None:
         """Store queued decisions and traces; release the store's connections and snapshots."""

@@ -17,6 +17,7 @@ from steerwise import Workspace
 from steerwise.settings import STATE_DIR
 from steerwise.traces.log import TraceLog, store_journaled
 from steerwise.traces.storer import STARVED_AFTER_S, LineBatches
+from tests.guardrails.test_policies import write_policy
 from tests.monitor.builders import NOW, make_trace
 
 EMAIL = "sam.taylor@example.co.uk"
@@ -178,3 +179,45 @@ def test_a_starved_storer_never_holds_up_recording(tmp_path: Path) -> None:
         assert ws.traces.flush(timeout_s=30)
         metrics = ws.monitor.metrics("bot@production", window="1d", until=LATER)
     assert metrics.requests == 3000  # each stored once, whoever stored it
+
+
+FLAGGING = "name: watch\ninput:\n  - detector: pii\n    action: flag\n"
+
+
+def test_guardrail_decisions_and_flags_are_stored_by_the_storer_too(tmp_path: Path) -> None:
+    root = tmp_path / "ws"
+    with Workspace.init(root) as ws:
+        ws.policies.push([write_policy(tmp_path / "p", FLAGGING, name="watch")])
+        ws.store_traces_apart()
+        policy = ws.policies.load("watch")
+        for number in range(50):
+            policy.check_input(f"Write to {EMAIL} about order {number}")
+        assert len(ws.policies.decisions.items(limit=100)) == 50  # reading waits for it
+        for number in range(50, 80):  # and closing stores what it still holds
+            policy.check_input(f"Write to {EMAIL} about order {number}")
+        by_gateway = (ws.policies.decisions.written, ws.policies.flags.written)
+    assert by_gateway == (0, 0)  # the gateway's own writer threads stored nothing
+    with Workspace.open(root) as reopened:
+        decisions = reopened.policies.decisions.items(limit=100)
+        flagged = reopened.reviews.items(limit=100)
+    assert len(decisions) == 80 and {d.outcome for d in decisions} == {"flag"}
+    assert decisions[0].to_dict()["rails"][0]["findings"][0]["type"] == "EMAIL"
+    assert len(flagged) == 80 and {i.reason for i in flagged} == {"input.pii.EMAIL"}
+    assert all(EMAIL not in str(item.payload) for item in flagged)  # scrubbed by the storer
+    assert flagged[0].payload["text"].startswith("Write to [EMAIL_1] about order")
+
+
+def test_without_a_storer_decisions_go_to_the_gateway_s_writer_thread(tmp_path: Path) -> None:
+    with Workspace.init(tmp_path / "ws") as ws:
+        ws.policies.push([write_policy(tmp_path / "p", FLAGGING, name="watch")])
+        ws.store_traces_apart()
+        pid = ws.traces.storer_pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while ws.traces.storer_pid is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert ws.traces.storer_pid is None
+        ws.policies.load("watch").check_input(f"Write to {EMAIL}")
+        assert len(ws.policies.decisions.items()) == 1
+        assert (ws.policies.decisions.written, ws.policies.flags.written) == (1, 1)

@@ -3,11 +3,13 @@
 A stored decision holds the policy version, direction, outcome, reason code, message, and
 each rail's findings (types, spans, scores, reasons: never the checked text, which may hold
 the very data a rail redacts). Rows are written in batches by a background thread
-(`BatchWriter`); `close` writes whatever is queued.
+(`BatchWriter`); `close` writes whatever is queued. A gateway hands them to its storer
+process instead (`divert`; the storer stores them with `store_encoded`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,6 +68,11 @@ def _write(tx: Transaction, queued: Sequence[tuple[str, Decision]]) -> None:
     tx.decisions.add_many([decision_row(decision, at) for at, decision in yielding(queued)])
 
 
+def store_encoded(tx: Transaction, payloads: Sequence[dict[str, Any]]) -> None:
+    """Store decisions encoded by `DecisionLog.encode` (the storer process's side)."""
+    tx.decisions.add_many([DecisionRow(**payload) for payload in payloads])
+
+
 class DecisionLog(BatchWriter[tuple[str, Decision]]):
     """Records decisions in the store's `guard_decisions` and reads them back.
 
@@ -78,6 +85,11 @@ class DecisionLog(BatchWriter[tuple[str, Decision]]):
     def record(self, decision: Decision) -> None:
         """Queue `decision` for storage; returns at once."""
         self.put((utc_now(), decision))
+
+    def encode(self, item: tuple[str, Decision]) -> dict[str, Any]:
+        """The stored row of a queued decision, as JSON-ready data."""
+        row = decision_row(item[1], item[0])
+        return {field.name: getattr(row, field.name) for field in dataclasses.fields(row)}
 
     def items(
         self, *, policy: str | None = None, outcome: str | None = None, limit: int = 50

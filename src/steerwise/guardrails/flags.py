@@ -5,13 +5,16 @@ A flag is put with its time and written in batches by a background thread (`Batc
 as a review item: origin `guardrail.flag` (or `guardrail.rail_error`), the policy version,
 the reason `direction.rail.finding-type`, and a payload with the decision, the rail's result
 and the checked text scrubbed of personal data and secrets. `close` writes whatever is
-queued; a reader of the review queue flushes first, so it sees every flag made before.
+queued; a reader of the review queue flushes first, so it sees every flag made before. A
+gateway hands flags to its storer process instead (`divert`), with the text not yet scrubbed:
+the storer scrubs it before storing (`store_encoded`), as the writer thread does here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from steerwise.core.clock import utc_now
 from steerwise.core.guardrails import Decision, RailResult
@@ -41,19 +44,38 @@ class FlagLog(BatchWriter[_Flag]):
         """Queue one flag (`kind`: `flag` or `rail_error`); returns at once."""
         self.put(_Flag(utc_now(), kind, decision, rail, text))
 
+    def encode(self, item: _Flag) -> dict[str, Any]:
+        """A queued flag as JSON-ready data (its text still to be scrubbed)."""
+        return _encoded(item)
+
 
 def _write(tx: Transaction, queued: Sequence[_Flag]) -> None:
-    tx.reviews.add_many([_row(flag) for flag in yielding(queued)])
+    tx.reviews.add_many([_row(_encoded(flag)) for flag in yielding(queued)])
 
 
-def _row(flag: _Flag) -> ReviewRow:
-    payload = {
+def store_encoded(tx: Transaction, payloads: Sequence[dict[str, Any]]) -> None:
+    """Store flags encoded by `FlagLog.encode` (the storer process's side)."""
+    tx.reviews.add_many([_row(payload) for payload in payloads])
+
+
+def _encoded(flag: _Flag) -> dict[str, Any]:
+    """A flag as JSON-ready data: what its review item is made of (the text unscrubbed)."""
+    return {
+        "at": flag.at,
+        "kind": flag.kind,
+        "policy": flag.decision.policy,
+        "reason": _reason(flag.decision, flag.rail),
         "decision": describe(flag.decision),
         "rail": flag.rail.to_dict(),
-        "text": scrub(flag.text),
+        "text": flag.text,
     }
-    reason = _reason(flag.decision, flag.rail)
-    return ReviewRow(flag.at, f"guardrail.{flag.kind}", flag.decision.policy, reason, payload)
+
+
+def _row(flag: dict[str, Any]) -> ReviewRow:
+    """The review item of an encoded flag, its text scrubbed of personal data and secrets."""
+    payload = {"decision": flag["decision"], "rail": flag["rail"], "text": scrub(flag["text"])}
+    origin = f"guardrail.{flag['kind']}"
+    return ReviewRow(flag["at"], origin, flag["policy"], flag["reason"], payload)
 
 
 def _reason(decision: Decision, rail: RailResult) -> str:

@@ -5,6 +5,10 @@ A caller `put`s a row and goes on; a daemon thread takes what has queued (up to
 `flush` waits until everything queued so far is written; `close` flushes and stops the
 thread, so nothing is lost on a clean shutdown. A batch that fails to write is logged and
 counted (`failed`), never raised into the caller's request.
+
+A writer can be `divert`ed to another process that stores rows (the gateway's storer,
+`steerwise.traces.storer`): each row is then encoded (`encode`, JSON-ready) and handed over
+under the writer's `kind`; only a row the other side cannot take at the moment is queued here.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from steerwise.store.interface import Store
 from steerwise.store.records import Transaction
@@ -27,6 +31,18 @@ WriteBatch = Callable[[Transaction, Sequence[Item]], object]
 _STOP = object()
 _LOOKS = 4  # times a writer looks at its queue while it gathers a batch
 log = logging.getLogger(__name__)
+
+
+class Apart(Protocol):
+    """Where diverted rows go: another process's storer (`TraceLog` implements it)."""
+
+    def send_apart(self, kind: str, payload: Any) -> bool:
+        """Hand over one encoded row; False when it cannot be taken now (queue it here)."""
+        ...
+
+    def wait_apart(self, timeout_s: float) -> bool:
+        """Wait until every row handed over so far is stored; False on timeout."""
+        ...
 
 
 class BatchWriter(Generic[Item]):
@@ -52,12 +68,25 @@ class BatchWriter(Generic[Item]):
         self._start_lock = threading.Lock()
         self.written = 0
         self.failed = 0
+        self._apart: tuple[str, Apart] | None = None
 
     def put(self, item: Item) -> None:
-        """Queue one row; blocks while `max_queued` rows wait (the writer is behind: the
-        store is stuck, or requests come faster than it stores them)."""
+        """Queue one row (or hand it over, when diverted); blocks while `max_queued` rows
+        wait (the writer is behind: the store is stuck, or requests come faster than it
+        stores them)."""
+        apart = self._apart
+        if apart is not None and apart[1].send_apart(apart[0], self.encode(item)):
+            return
         self._ensure_started()
         self._queue.put(item)
+
+    def divert(self, kind: str, apart: Apart) -> None:
+        """From now on hand rows to `apart` as `kind`, encoded (module docstring)."""
+        self._apart = (kind, apart)
+
+    def encode(self, item: Item) -> Any:
+        """A row as JSON-ready data for `divert`; a writer that can be diverted says how."""
+        raise NotImplementedError(f"{self._name} rows cannot be stored apart")
 
     @property
     def backlog(self) -> int:
@@ -65,8 +94,11 @@ class BatchWriter(Generic[Item]):
         return self._queue.unfinished_tasks
 
     def flush(self, timeout_s: float = 10.0) -> bool:
-        """Wait until every row queued so far is written (or failed); False on timeout."""
+        """Wait until every row queued (or handed over) so far is written (or failed);
+        False on timeout."""
         deadline = time.monotonic() + timeout_s
+        if self._apart is not None and not self._apart[1].wait_apart(timeout_s):
+            return False
         with self._queue.all_tasks_done:
             while self._queue.unfinished_tasks:
                 remaining = deadline - time.monotonic()

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -67,19 +67,59 @@ def scrubbed(trace: Trace) -> Trace:
     return replace(trace, input=found, output=scrub(trace.output))
 
 
-def store_journaled(store: Store, sinks: Sequence[TraceSink], lines: Sequence[bytes]) -> bool:
-    """Store journal lines (scrubbed traces' JSON) in one transaction with their facts, then
-    hand the traces to `sinks`; False when the transaction failed (logged). The storer
+RowWriter = Callable[[Transaction, Sequence[Any]], None]
+"""Stores rows of one kind that other writers handed to the storer (`send_apart`)."""
+
+
+def store_journaled(
+    store: Store,
+    sinks: Sequence[TraceSink],
+    lines: Sequence[bytes],
+    writers: Mapping[str, RowWriter] | None = None,
+) -> bool:
+    """Store journal lines (scrubbed traces' JSON) in one transaction with their facts, and
+    the rows of other kinds among them (`KIND {json}`, from `send_apart`) with `writers`,
+    then hand the traces to `sinks`; False when the transaction failed (logged). The storer
     process's work (`steerwise.traces.storer`)."""
-    items = [item for item in map(_journaled, lines) if item is not None]
+    items: list[_Queued] = []
+    others: dict[str, list[Any]] = {}
+    for line in lines:
+        if line.startswith(b"{"):
+            item = _journaled(line)
+            if item is not None:
+                items.append(item)
+        elif (tagged := _tagged(line)) is not None:
+            others.setdefault(tagged[0], []).append(tagged[1])
     try:
         with store.write() as tx:
             written = _write_missing(tx, items)
+            _write_others(tx, others, writers or {})
     except Exception:
-        log.exception("steerwise-traces: could not store %d traces", len(items))
+        log.exception("steerwise-traces: could not store %d lines", len(lines))
         return False
     export(sinks, [item.trace for item in written])
     return True
+
+
+def _tagged(line: bytes) -> tuple[str, Any] | None:
+    """`KIND {json}` as (kind, data); None (logged) for a line that is not."""
+    kind, _, payload = line.partition(b" ")
+    try:
+        return kind.decode("ascii"), json.loads(payload)
+    except ValueError:
+        log.error("steerwise-traces: skipped a line that is neither a trace nor a row")
+        return None
+
+
+def _write_others(
+    tx: Transaction, rows: dict[str, list[Any]], writers: Mapping[str, RowWriter]
+) -> None:
+    for kind, payloads in rows.items():
+        writer = writers.get(kind)
+        if writer is None:
+            log.error("steerwise-traces: no writer for %d rows of kind %r", len(payloads), kind)
+        else:
+            writer(tx, payloads)
 
 
 def _write_missing(tx: Transaction, items: Sequence[_Queued]) -> list[_Queued]:
@@ -235,10 +275,28 @@ class TraceLog(BatchWriter[_Queued]):
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every trace recorded so far is stored (or failed); False on timeout."""
+        return self.wait_apart(timeout_s) and super().flush(timeout_s)
+
+    def send_apart(self, kind: str, payload: Any) -> bool:
+        """Hand a row of another kind (a guardrail decision, a flag) to the storer, which
+        stores it with the writer its program has for `kind` (`storer.main`); False while no
+        storer can take it (none, it starves, its pipe is full, it is gone): then the caller
+        stores it itself. Not journaled: a storer killed while it holds such rows loses them."""
+        line = kind.encode("ascii") + b" " + dump_record(payload).encode()
+        with self._journal_lock:
+            storer = self._storer
+            if storer is None:
+                return False
+            try:
+                return storer.send(line)
+            except OSError:  # gone: its traces are taken back; this row is the caller's
+                self._take_back()
+                return False
+
+    def wait_apart(self, timeout_s: float) -> bool:
+        """Wait until the storer has answered for every line sent so far (or is gone)."""
         storer = self._storer
-        if storer is not None and not storer.wait(timeout_s):
-            return False
-        return super().flush(timeout_s)
+        return storer is None or storer.wait(timeout_s)
 
     def _send(self, storer: TraceStorer, line: bytes) -> bool:
         """Hand a journaled line to the storer (the journal lock is held); False when the

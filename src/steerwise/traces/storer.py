@@ -17,6 +17,11 @@ journal's unstored lines itself and goes on with its own writer thread; while it
 (`STARVED_AFTER_S` without an answer) or its pipe is half full, the serving process stores
 traces itself instead of waiting for it (`send` returns False, `cover`).
 
+Other writers of a gateway send their rows the same way (`TraceLog.send_apart`, `KIND {json}`
+lines): guardrail decisions and flags (`DECISIONS`, `FLAGS`), stored in the same transaction
+as the traces they came with. They are not journaled: a storer that is killed loses those it
+holds (as a killed gateway loses its writer threads' queues).
+
 The storer's program is `main` (its argument: the workspace's folder; the store's URL comes
 in `STEERWISE_DATABASE_URL`).
 """
@@ -53,6 +58,10 @@ STOPPED_AFTER_S = 10.0
 STARVED_AFTER_S = 0.5
 """How long the storer may hold traces without answering before the gateway stores them
 itself (`TraceLog`), and sends it no more until it answers."""
+DECISIONS = "decision"
+FLAGS = "flag"
+"""The kinds of rows besides traces that the storer stores (`TraceLog.send_apart`): guardrail
+decisions and flags, which a gateway makes for most requests."""
 _CHILD = "import sys; from steerwise.traces.storer import main; sys.exit(main(sys.argv[1:]))"
 log = logging.getLogger(__name__)
 
@@ -152,13 +161,16 @@ class TraceStorer:
             )
 
     def finish(self, timeout_s: float = STOPPED_AFTER_S) -> bool:
-        """Close its input and wait while it stores what it holds and exits; False when it
-        starves (or `timeout_s` passes) first: then the caller stores the rest."""
+        """Close its input, give it the normal priority back where the system allows, and
+        wait while it stores what it holds and exits; False when `timeout_s` passes first
+        (or, still at idle priority, it starves): then the caller stores the rest."""
         if self._input is not None and not self._input.closed:
             self._input.close()
+        raised = normal_priority(self._process.pid)  # no request is waiting any more
         deadline = time.monotonic() + timeout_s
         while self._process.poll() is None:
-            if time.monotonic() >= deadline or self.starved_for() >= STARVED_AFTER_S:
+            starved = not raised and self.starved_for() >= STARVED_AFTER_S
+            if time.monotonic() >= deadline or starved:
                 return False
             time.sleep(0.02)
         return True
@@ -213,6 +225,17 @@ def lower_priority(pid: int) -> None:
         os.setpriority(os.PRIO_PROCESS, pid, 19)
 
 
+def normal_priority(pid: int) -> bool:
+    """Give process `pid` the normal scheduling back; False where the system does not let
+    this process raise another's priority."""
+    try:
+        os.sched_setscheduler(pid, os.SCHED_OTHER, os.sched_param(0))
+        os.setpriority(os.PRIO_PROCESS, pid, 0)
+    except (AttributeError, OSError):
+        return False
+    return True
+
+
 class LineBatches:
     """Whole lines read from a file descriptor, in batches: the first line waited for, then
     what else arrives within `gather_s`, up to `max_lines`."""
@@ -261,6 +284,7 @@ def run(
 
 
 def main(argv: Sequence[str]) -> int:
+    from steerwise.guardrails import decisions, flags
     from steerwise.settings import CONFIG_FILE, load_settings
     from steerwise.store import open_store
     from steerwise.traces.log import store_journaled
@@ -278,7 +302,12 @@ def main(argv: Sequence[str]) -> int:
     sinks: list[TraceSink] = configured_sinks(load_settings(root / CONFIG_FILE).tracing)
     try:
         batches = LineBatches(sys.stdin.fileno())
-        run(batches, sys.stdout.buffer, lambda lines: store_journaled(store, sinks, lines))
+        writers = {DECISIONS: decisions.store_encoded, FLAGS: flags.store_encoded}
+        run(
+            batches,
+            sys.stdout.buffer,
+            lambda lines: store_journaled(store, sinks, lines, writers),
+        )
     finally:
         for sink in sinks:
             sink.close()
