@@ -11,10 +11,13 @@ It sits inside `Authenticate`, which has put the caller's key in the request's s
 
 from __future__ import annotations
 
+import itertools
 import time
+from collections.abc import AsyncIterator, Iterator
 
 from anyio import to_thread
 from pydantic import ValidationError
+from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -96,7 +99,19 @@ class ChatCompletions:
             "X-Steerwise-Trace-Id": streamed.trace_id,
             "X-Steerwise-Release": streamed.release,
         }
-        return StreamingResponse(chunks, media_type="text/event-stream", headers=headers)
+        # the opening chunk and the first text are made here, on this thread: each item a
+        # streamed response takes from a blocking iterator is one more hand-over between
+        # threads, and they are what the client waits for first
+        head = "".join(itertools.islice(chunks, 2))
+        body = _after(head, chunks)
+        return StreamingResponse(body, media_type="text/event-stream", headers=headers)
+
+
+async def _after(head: str, rest: Iterator[str]) -> AsyncIterator[str]:
+    """`head`, then the items of a blocking iterator (each made on a worker thread)."""
+    yield head
+    async for item in iterate_in_threadpool(rest):
+        yield item
 
 
 async def _body(receive: Receive) -> bytes | None:
