@@ -14,10 +14,9 @@ from __future__ import annotations
 import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
+from functools import partial
 
-from anyio import to_thread
 from pydantic import ValidationError
-from starlette.concurrency import iterate_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -28,9 +27,13 @@ from steerwise.server import errors
 from steerwise.server.auth import check_permission
 from steerwise.server.metrics import Metrics
 from steerwise.server.openai_format import ChatRequest, completion, completion_chunks
+from steerwise.server.workers import Workers
 from steerwise.workspace import Workspace
 
 CHAT_PATH = "/v1/chat/completions"
+REQUEST_THREADS = 40
+"""Requests answered at once (each blocks a thread while the model answers), as many as
+anyio's default that FastAPI's routes use."""
 
 
 class ChatCompletions:
@@ -40,6 +43,7 @@ class ChatCompletions:
         self.app = app
         self.workspace = workspace
         self.metrics = metrics
+        self._workers = Workers(REQUEST_THREADS, name="steerwise-requests")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != CHAT_PATH:
@@ -61,7 +65,7 @@ class ChatCompletions:
                 return None
             request = ChatRequest.model_validate_json(body)
             parent = TraceParent.parse(_header(scope, b"traceparent"))
-            return await to_thread.run_sync(self._answer, request, parent)
+            return await self._workers.run(partial(self._answer, request, parent))
         except ValidationError as error:
             return errors.invalid_body(self.metrics, error.errors())
         except SteerwiseError as error:
@@ -103,15 +107,14 @@ class ChatCompletions:
         # streamed response takes from a blocking iterator is one more hand-over between
         # threads, and they are what the client waits for first
         head = "".join(itertools.islice(chunks, 2))
-        body = _after(head, chunks)
+        body = self._after(head, chunks)
         return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 
-
-async def _after(head: str, rest: Iterator[str]) -> AsyncIterator[str]:
-    """`head`, then the items of a blocking iterator (each made on a worker thread)."""
-    yield head
-    async for item in iterate_in_threadpool(rest):
-        yield item
+    async def _after(self, head: str, rest: Iterator[str]) -> AsyncIterator[str]:
+        """`head`, then the items of a blocking iterator, each made on a worker thread."""
+        yield head
+        while (item := await self._workers.run(partial(next, rest, None))) is not None:
+            yield item
 
 
 async def _body(receive: Receive) -> bytes | None:
