@@ -20,7 +20,7 @@ from steerwise.core.guardrails import Decision
 from steerwise.guardrails.policy import describe
 from steerwise.store import Store
 from steerwise.store.batching import BatchWriter, yielding
-from steerwise.store.records import DecisionRow, Transaction
+from steerwise.store.records import DecisionRow, EncodedJson, Transaction, dump_record
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,10 @@ def _write(tx: Transaction, queued: Sequence[tuple[str, Decision]]) -> None:
 
 
 def store_encoded(tx: Transaction, payloads: Sequence[dict[str, Any]]) -> None:
-    """Store decisions encoded by `DecisionLog.encode` (the storer process's side)."""
-    tx.decisions.add_many([DecisionRow(**payload) for payload in payloads])
+    """Store decisions encoded by `DecisionLog.encode` (the storer process's side; the
+    decision's JSON goes in as it came)."""
+    rows = [DecisionRow(**{**p, "decision": EncodedJson(p["decision"])}) for p in payloads]
+    tx.decisions.add_many(rows)
 
 
 class DecisionLog(BatchWriter[tuple[str, Decision]]):
@@ -87,9 +89,11 @@ class DecisionLog(BatchWriter[tuple[str, Decision]]):
         self.put((utc_now(), decision))
 
     def encode(self, item: tuple[str, Decision]) -> dict[str, Any]:
-        """The stored row of a queued decision, as JSON-ready data."""
+        """The stored row of a queued decision, as JSON-ready data (the decision as the JSON
+        text it is stored as)."""
         row = decision_row(item[1], item[0])
-        return {field.name: getattr(row, field.name) for field in dataclasses.fields(row)}
+        encoded = {field.name: getattr(row, field.name) for field in dataclasses.fields(row)}
+        return {**encoded, "decision": dump_record(row.decision)}
 
     def items(
         self, *, policy: str | None = None, outcome: str | None = None, limit: int = 50

@@ -22,7 +22,7 @@ from steerwise.guardrails.policy import describe
 from steerwise.guardrails.scrub import scrub
 from steerwise.store import Store
 from steerwise.store.batching import BatchWriter, yielding
-from steerwise.store.records import ReviewRow, Transaction
+from steerwise.store.records import EncodedJson, ReviewRow, Transaction, dump_record
 
 
 @dataclass(frozen=True)
@@ -59,23 +59,26 @@ def store_encoded(tx: Transaction, payloads: Sequence[dict[str, Any]]) -> None:
 
 
 def _encoded(flag: _Flag) -> dict[str, Any]:
-    """A flag as JSON-ready data: what its review item is made of (the text unscrubbed)."""
+    """A flag as JSON-ready data: what its review item is made of (the text unscrubbed; the
+    decision and the rail's result as JSON text, put into the item's payload as they are)."""
     return {
         "at": flag.at,
         "kind": flag.kind,
         "policy": flag.decision.policy,
         "reason": _reason(flag.decision, flag.rail),
-        "decision": describe(flag.decision),
-        "rail": flag.rail.to_dict(),
+        "decision": dump_record(describe(flag.decision)),
+        "rail": dump_record(flag.rail.to_dict()),
         "text": flag.text,
     }
 
 
 def _row(flag: dict[str, Any]) -> ReviewRow:
-    """The review item of an encoded flag, its text scrubbed of personal data and secrets."""
-    payload = {"decision": flag["decision"], "rail": flag["rail"], "text": scrub(flag["text"])}
+    """The review item of an encoded flag, its text scrubbed of personal data and secrets:
+    payload `{"decision", "rail", "text"}`, made from the parts' JSON text."""
+    text = dump_record(scrub(flag["text"]))
+    payload = f'{{"decision":{flag["decision"]},"rail":{flag["rail"]},"text":{text}}}'
     origin = f"guardrail.{flag['kind']}"
-    return ReviewRow(flag["at"], origin, flag["policy"], flag["reason"], payload)
+    return ReviewRow(flag["at"], origin, flag["policy"], flag["reason"], EncodedJson(payload))
 
 
 def _reason(decision: Decision, rail: RailResult) -> str:

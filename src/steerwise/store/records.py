@@ -28,9 +28,16 @@ def _dump(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+class EncodedJson(str):
+    """JSON text made already (by `dump_record`), which `dump_record` passes through: a
+    record that crossed to another process as JSON is not parsed and made again there."""
+
+
 def dump_record(value: Any) -> str:
     """JSON of a record written per request (trace, decision, review item): keys in the order
     the record has them (sorting them costs a third more, and nothing hashes these)."""
+    if isinstance(value, EncodedJson):
+        return value
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
