@@ -8,6 +8,7 @@ import pytest
 
 from steerwise import BadInputError, Workspace
 from steerwise.guardrails import find_secrets, redact_secrets
+from steerwise.guardrails.secrets import SECRET_PATTERNS
 from tests.conftest import simple_prompt, write_prompt
 
 OPENAI_KEY = "sk-proj-" + "Ab3" * 12
@@ -18,7 +19,21 @@ SAMPLES = {
     "GitHub token": "ghp_" + "a1B2" * 9,
     "private key": "-----BEGIN RSA PRIVATE KEY-----\nMIIE...",
     "password in a URL": "postgresql://app:hunter2@db/prod",
+    "Slack token": "xoxb-" + "12345-abcde" * 2,
+    "Google API key": "AIza" + "Sy9" * 11 + "Zq",
+    "Stripe key": "rk_live_" + "4eC39HqL" * 3,
+    "JSON web token": "eyJhbGciOiJIUzI1.eyJzdWIiOiIxMjM0.SflKxwRJSMeKKF2QT4",
 }
+FINE_GRAINED_GITHUB = "github_pat_" + "11ABCDEFG0" * 5
+
+
+def test_every_pattern_is_tried_only_on_text_with_one_of_its_markers() -> None:
+    texts = [*SAMPLES.values(), FINE_GRAINED_GITHUB]
+    for kind, markers, pattern in SECRET_PATTERNS:
+        found = [match.group() for text in texts for match in pattern.finditer(text)]
+        assert found, f"no sample for a {kind} pattern"
+        assert all(any(marker in secret for marker in markers) for secret in found), kind
+    assert [m.kind for m in find_secrets(FINE_GRAINED_GITHUB)] == ["GitHub token"]
 
 
 @pytest.mark.parametrize("kind", sorted(SAMPLES))
