@@ -205,6 +205,7 @@ def test_guardrail_decisions_and_flags_are_stored_by_the_storer_too(tmp_path: Pa
     assert len(flagged) == 80 and {i.reason for i in flagged} == {"input.pii.EMAIL"}
     assert all(EMAIL not in str(item.payload) for item in flagged)  # scrubbed by the storer
     assert flagged[0].payload["text"].startswith("Write to [EMAIL_1] about order")
+    assert [i.payload["decision"] for i in flagged] == [d.decision for d in decisions]
 
 
 def test_without_a_storer_decisions_go_to_the_gateway_s_writer_thread(tmp_path: Path) -> None:
