@@ -1,5 +1,6 @@
 """The gateway's worker threads: results and errors come back to the loop, the thread idle
-last is used first, no more than the limit run at once (the rest wait), and a cancelled call harms nothing."""
+last is used first, no more than the limit run at once (the rest wait), and a cancelled call
+harms nothing."""
 
 from __future__ import annotations
 

@@ -63,11 +63,12 @@ class ChatCompletions:
             body = await _body(receive)
             if body is None:
                 return None
-            request = ChatRequest.model_validate_json(body)
+            try:
+                request = ChatRequest.model_validate_json(body)
+            except ValidationError as error:  # the body's, not one from deeper in the path
+                return errors.invalid_body(self.metrics, error.errors())
             parent = TraceParent.parse(_header(scope, b"traceparent"))
             return await self._workers.run(partial(self._answer, request, parent))
-        except ValidationError as error:
-            return errors.invalid_body(self.metrics, error.errors())
         except SteerwiseError as error:
             return errors.steerwise_error(self.metrics, error)
 

@@ -282,6 +282,8 @@ class TraceLog(BatchWriter[_Queued]):
         stores it with the writer its program has for `kind` (`storer.main`); False while no
         storer can take it (none, it starves, its pipe is full, it is gone): then the caller
         stores it itself. Not journaled: a storer killed while it holds such rows loses them."""
+        if self._storer is None:  # (checked again under the lock)
+            return False
         line = kind.encode("ascii") + b" " + dump_record(payload).encode()
         with self._journal_lock:
             storer = self._storer
