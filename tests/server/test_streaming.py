@@ -3,13 +3,21 @@ final chunk carry the whole answer, and failures after the first byte are error 
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
 
 import openai
 import pytest
+import uvicorn
 
 from steerwise import Workspace
+from steerwise.server import create_app
 from tests.models.fault_server import slow, status
+from tests.models.llama_server import free_port
 from tests.server.conftest import ANSWER, PAUSE_S, Gateway, stored_trace
 
 WORDS = len(ANSWER.split(" "))
@@ -86,3 +94,36 @@ def test_an_upstream_that_times_out_is_a_504_and_the_trace_says_so(gateway: Gate
     found = [stored_trace(gateway.root, trace_id)]
     assert found[0].target == "slow@production" and found[0].status == "error"
     assert "timed out" in (found[0].root.children[2].error or "")
+
+
+@contextmanager
+def app_in_process(root: Path, **options: bool) -> Iterator[Gateway]:
+    """The gateway's app (`create_app` with `options`) on uvicorn in this process."""
+    port = free_port()
+    with Workspace.open(root) as ws:
+        config = uvicorn.Config(create_app(ws, **options), port=port, log_level="warning")
+        server = uvicorn.Server(config)
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        try:
+            yield Gateway(f"http://127.0.0.1:{port}", root, {}, ("", ""), None)  # type: ignore[arg-type]
+        finally:
+            server.should_exit = True
+            thread.join(timeout=20)
+
+
+def test_fastapi_s_own_chat_route_answers_as_the_route_in_front_of_it(gateway: Gateway) -> None:
+    with app_in_process(gateway.root, chat_in_front=False) as behind:
+        slow_path = replace(behind, keys=gateway.keys)
+        details = slow_path.ask("viewer")  # the same answer, through FastAPI's route
+        streamed = _stream(slow_path)
+        status_code, error = slow_path.call("POST", "/v1/chat/completions", "viewer", {"x": 1})
+    assert details["release"] == "bot@1" and details["trace_id"]
+    final = streamed[-1][1].model_extra["steerwise"]  # type: ignore[attr-defined]
+    assert final["text"].strip() == ANSWER
+    front = gateway.call("POST", "/v1/chat/completions", "viewer", {"x": 1})
+    assert (status_code, error) == front  # the same 400, word for word
+    assert status_code == 400 and "model" in error["error"]["message"]

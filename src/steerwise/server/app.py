@@ -26,20 +26,21 @@ from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.telemetry import TelemetryConfig
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from steerwise.core.access import Action
 from steerwise.core.errors import SteerwiseError
+from steerwise.core.traces import TraceParent
 from steerwise.server import errors
 from steerwise.server.api import api_router
 from steerwise.server.auth import Authenticate, permit
-from steerwise.server.chat import ChatCompletions
+from steerwise.server.chat import CHAT_PATH, ChatCompletions
 from steerwise.server.console import console_router
 from steerwise.server.metrics import Metrics
-from steerwise.server.openai_format import error_body
+from steerwise.server.openai_format import ChatRequest, error_body
 from steerwise.server.review_api import review_router
 from steerwise.workspace import Workspace
 
@@ -50,8 +51,12 @@ record (exported by `[tracing]`), and FastAPI otherwise asks on every request wh
 global OpenTelemetry provider was configured (measured: 2-3% of the gateway's time)."""
 
 
-def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) -> ASGIApp:
-    """The ASGI app serving `workspace` (FastAPI behind a body-size limit and API keys)."""
+def create_app(
+    workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES, chat_in_front: bool = True
+) -> ASGIApp:
+    """The ASGI app serving `workspace` (FastAPI behind a body-size limit and API keys, chat
+    completions answered in front of it unless `chat_in_front` is false: then by its own
+    route, with the same answers, more slowly)."""
     app = FastAPI(
         title="steerwise gateway", docs_url=None, redoc_url=None, telemetry=NO_HTTP_TELEMETRY
     )
@@ -79,13 +84,18 @@ def create_app(workspace: Workspace, *, max_body_bytes: int = MAX_BODY_BYTES) ->
             ],
         }
 
-    # after the OpenAI routes: routes are matched in order (chat completions do not reach the
-    # app at all: `server.chat` answers them in front of it)
+    chat = ChatCompletions(app, workspace, metrics)  # answers POSTs before the app sees them
+
+    @app.post(CHAT_PATH, response_model=None, dependencies=[Depends(allowed("infer"))])
+    def chat_completions(body: ChatRequest, request: Request) -> Response:
+        return chat.answer(body, TraceParent.parse(request.headers.get("traceparent")))
+
+    # after the OpenAI routes: routes are matched in order
     app.include_router(api_router(workspace, allowed))
     app.include_router(review_router(workspace, allowed))
     app.include_router(console_router(workspace, allowed))
-    chat = ChatCompletions(app, workspace, metrics)
-    authenticated = Authenticate(chat, keys=workspace.keys, actor=workspace.actor, metrics=metrics)
+    front = chat if chat_in_front else app
+    authenticated = Authenticate(front, keys=workspace.keys, actor=workspace.actor, metrics=metrics)
     return BodyLimit(authenticated, max_body_bytes)
 
 

@@ -5,7 +5,9 @@ dependency solving were about a fifth of the gateway's interpreter time per chat
 (profiled under load). `ChatCompletions` answers that path itself with the same parts a
 FastAPI route would use (the body validated by pydantic's `ChatRequest`, the caller's role
 checked by `check_permission`, `Workspace.run` on a worker thread, Starlette's responses, the
-error answers of `server.errors`) and hands every other request to the app behind it.
+error answers of `server.errors`) and hands every other request to the app behind it. The
+app declares the route as well (`create_app`): its OpenAPI schema lists it, it answers other
+methods with 405, and it answers as this does (`answer`) for a request that reaches it.
 It sits inside `Authenticate`, which has put the caller's key in the request's state.
 """
 
@@ -46,7 +48,7 @@ class ChatCompletions:
         self._workers = Workers(REQUEST_THREADS, name="steerwise-requests")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != CHAT_PATH:
+        if scope["type"] != "http" or scope["path"] != CHAT_PATH or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
         response = await self._respond(scope, receive)
@@ -55,8 +57,6 @@ class ChatCompletions:
 
     async def _respond(self, scope: Scope, receive: Receive) -> Response | None:
         """The response to send; None when the client left before its body was read."""
-        if scope["method"] != "POST":
-            return errors.http_error(self.metrics, 405, "Method Not Allowed", {"Allow": "POST"})
         try:
             caller = scope.get("state", {}).get("caller")
             await check_permission(self.workspace.keys, caller, "infer", f"POST {CHAT_PATH}")
@@ -68,12 +68,13 @@ class ChatCompletions:
             except ValidationError as error:  # the body's, not one from deeper in the path
                 return errors.invalid_body(self.metrics, error.errors())
             parent = TraceParent.parse(_header(scope, b"traceparent"))
-            return await self._workers.run(partial(self._answer, request, parent))
+            return await self._workers.run(partial(self.answer, request, parent))
         except SteerwiseError as error:
             return errors.steerwise_error(self.metrics, error)
 
-    def _answer(self, request: ChatRequest, parent: TraceParent | None) -> Response:
-        """The request's answer (on a worker thread: the request path blocks)."""
+    def answer(self, request: ChatRequest, parent: TraceParent | None) -> Response:
+        """The request's answer (on a worker thread: the request path blocks). The app's own
+        route for this path gives the same, for a request that reaches it."""
         started = time.perf_counter()
         if request.stream:
             return self._streamed(request, started, parent)
