@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -16,7 +18,12 @@ import pytest
 from steerwise import Workspace
 from steerwise.settings import STATE_DIR
 from steerwise.traces.log import TraceLog, store_journaled
-from steerwise.traces.storer import STARVED_AFTER_S, LineBatches
+from steerwise.traces.storer import (
+    STARVED_AFTER_S,
+    LineBatches,
+    lower_priority,
+    normal_priority,
+)
 from tests.guardrails.test_policies import write_policy
 from tests.monitor.builders import NOW, make_trace
 
@@ -49,6 +56,20 @@ def test_a_storer_process_stores_the_traces_at_idle_priority(tmp_path: Path) -> 
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)  # closing the workspace stopped it
     assert list((root / STATE_DIR / "journal").iterdir()) == []  # everything stored
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="raising a process's priority needs root here")
+def test_a_storer_at_idle_priority_gets_the_normal_one_back_for_closing() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        lower_priority(child.pid)
+        assert scheduling_policy(child.pid) == os.SCHED_IDLE
+        assert normal_priority(child.pid)
+        assert scheduling_policy(child.pid) == os.SCHED_OTHER
+        assert os.getpriority(os.PRIO_PROCESS, child.pid) == 0
+    finally:
+        child.kill()
+        child.wait()
 
 
 def test_when_the_storer_dies_the_log_stores_its_traces_itself(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator
 from functools import partial
 
 from pydantic import ValidationError
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -60,14 +61,14 @@ class ChatCompletions:
         try:
             caller = scope.get("state", {}).get("caller")
             await check_permission(self.workspace.keys, caller, "infer", f"POST {CHAT_PATH}")
-            body = await _body(receive)
-            if body is None:
-                return None
+            http = Request(scope, receive)
             try:
-                request = ChatRequest.model_validate_json(body)
+                request = ChatRequest.model_validate_json(await http.body())
+            except ClientDisconnect:  # (or `BodyLimit` refused the body and answered for us)
+                return None
             except ValidationError as error:  # the body's, not one from deeper in the path
                 return errors.invalid_body(self.metrics, error.errors())
-            parent = TraceParent.parse(_header(scope, b"traceparent"))
+            parent = TraceParent.parse(http.headers.get("traceparent"))
             return await self._workers.run(partial(self.answer, request, parent))
         except SteerwiseError as error:
             return errors.steerwise_error(self.metrics, error)
@@ -117,23 +118,3 @@ class ChatCompletions:
         yield head
         while (item := await self._workers.run(partial(next, rest, None))) is not None:
             yield item
-
-
-async def _body(receive: Receive) -> bytes | None:
-    """The whole request body; None when the client disconnected first (or `BodyLimit`
-    refused the body and answered for us)."""
-    parts: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        parts.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            return b"".join(parts)
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers") or ():
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None

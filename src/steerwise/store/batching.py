@@ -18,6 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import Any, Generic, Protocol, TypeVar
 
 from steerwise.store.interface import Store
@@ -36,8 +37,9 @@ log = logging.getLogger(__name__)
 class Apart(Protocol):
     """Where diverted rows go: another process's storer (`TraceLog` implements it)."""
 
-    def send_apart(self, kind: str, payload: Any) -> bool:
-        """Hand over one encoded row; False when it cannot be taken now (queue it here)."""
+    def send_apart(self, kind: str, encoded: Callable[[], Any]) -> bool:
+        """Hand over one row, `encoded()` (made only when it can be taken); False when it
+        cannot be taken now (then it is queued here)."""
         ...
 
     def wait_apart(self, timeout_s: float) -> bool:
@@ -75,7 +77,7 @@ class BatchWriter(Generic[Item]):
         wait (the writer is behind: the store is stuck, or requests come faster than it
         stores them)."""
         apart = self._apart
-        if apart is not None and apart[1].send_apart(apart[0], self.encode(item)):
+        if apart is not None and apart[1].send_apart(apart[0], partial(self.encode, item)):
             return
         self._ensure_started()
         self._queue.put(item)

@@ -277,14 +277,14 @@ class TraceLog(BatchWriter[_Queued]):
         """Wait until every trace recorded so far is stored (or failed); False on timeout."""
         return self.wait_apart(timeout_s) and super().flush(timeout_s)
 
-    def send_apart(self, kind: str, payload: Any) -> bool:
+    def send_apart(self, kind: str, encoded: Callable[[], Any]) -> bool:
         """Hand a row of another kind (a guardrail decision, a flag) to the storer, which
         stores it with the writer its program has for `kind` (`storer.main`); False while no
         storer can take it (none, it starves, its pipe is full, it is gone): then the caller
         stores it itself. Not journaled: a storer killed while it holds such rows loses them."""
         if self._storer is None:  # (checked again under the lock)
             return False
-        line = kind.encode("ascii") + b" " + dump_record(payload).encode()
+        line = kind.encode("ascii") + b" " + dump_record(encoded()).encode()
         with self._journal_lock:
             storer = self._storer
             if storer is None:
